@@ -1,0 +1,44 @@
+# sim-arena-gym: every target creates and uses its own virtual environment in $(VENV).
+#
+#   make demo    install, then run a demo episode on the embedded backend
+#   make test    install, then run the test suite
+#   make bench   install, then run the benchmarks (prints figures)
+#
+# PyTorch (needed by the `train` extra, stable-baselines3) is installed first from TORCH_SPEC.
+# The default asks for the CPU build this machine keeps on local disk; override it on other machines,
+# e.g. `make test TORCH_SPEC="torch --index-url https://download.pytorch.org/whl/cpu"`, or skip it with
+# `make test TORCH_SPEC=`.
+
+PYTHON ?= python3
+VENV ?= .venv
+TORCH_SPEC ?= torch==2.13.0
+EXTRAS ?= train,test
+PYTEST_ARGS ?=
+
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(EXTRAS)
+
+.PHONY: install demo test bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	@if [ -n "$(TORCH_SPEC)" ]; then $(BIN)/python -m pip install -q $(TORCH_SPEC); fi
+	$(BIN)/python -m pip install -q -e ".[$(EXTRAS)]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/sim-arena demo
+
+test: install
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,0 +1,5 @@
+import sys
+
+from sim_arena_gym.cli import main
+
+sys.exit(main())

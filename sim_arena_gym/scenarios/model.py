@@ -1,0 +1,194 @@
+"""Scenario description: a trace, a node pool, a target workload and what "repaired" means.
+
+A scenario is pure data; it is what ``traces/index.json`` lists and what a backend's
+``run(trace, scenario)`` reads besides the trace. Quantities are Kubernetes quantity strings
+(``"16"``, ``"32Gi"``) as a user would write them in a Node manifest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from sim_arena_gym.trace.refs import WorkloadRef
+
+#: Label every SimKube virtual node carries, and the nodeSelector SimKube's driver adds to pods.
+VIRTUAL_NODE_LABELS: Mapping[str, str] = {"type": "virtual"}
+#: Taint SimKube virtual nodes carry (KWOK provider), tolerated by every simulated pod.
+KWOK_PROVIDER_TAINT_KEY = "kwok-provider"
+
+
+@dataclass(frozen=True, slots=True)
+class Taint:
+    """A node taint ``key=value:effect``; effect is ``NoSchedule``, ``PreferNoSchedule`` or ``NoExecute``."""
+
+    key: str
+    value: str = ""
+    effect: str = "NoSchedule"
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Taint":
+        if not isinstance(d, Mapping) or "key" not in d:
+            raise ValueError(f"taint {d!r}: expected a map with 'key', 'value' and 'effect'")
+        effect = d.get("effect", "NoSchedule")
+        if effect not in ("NoSchedule", "PreferNoSchedule", "NoExecute"):
+            raise ValueError(f"taint {d!r}: effect must be NoSchedule, PreferNoSchedule or NoExecute")
+        return cls(str(d["key"]), str(d.get("value", "")), effect)
+
+    def to_dict(self) -> dict[str, str]:
+        return {"key": self.key, "value": self.value, "effect": self.effect}
+
+
+#: The taint of SimKube virtual nodes: ``kwok-provider=true:NoSchedule``.
+KWOK_PROVIDER_TAINT = Taint(KWOK_PROVIDER_TAINT_KEY, "true", "NoSchedule")
+
+#: Presets for :meth:`NodePool.from_dict` ``preset``: labels and taints.
+NODE_PRESETS: Mapping[str, tuple[Mapping[str, str], tuple[Taint, ...]]] = {
+    # SimKube virtual node (docs/intro/running.md): label type=virtual, taint kwok-provider.
+    "simkube": (VIRTUAL_NODE_LABELS, (KWOK_PROVIDER_TAINT,)),
+    # kwokctl's node template: label type=kwok, no taint.
+    "kwok": ({"type": "kwok"}, ()),
+    # A plain node: no labels beyond the hostname, no taints.
+    "plain": ({}, ()),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class NodePool:
+    """``count`` identical nodes.
+
+    Attributes:
+        count: number of nodes.
+        cpu: allocatable CPU as a quantity string (``"16"`` = 16000 millicores).
+        memory: allocatable memory as a quantity string (``"32Gi"``).
+        pods: allocatable pod count.
+        labels: node labels (a ``kubernetes.io/hostname`` label is added per node).
+        taints: node taints.
+        name: pool name; nodes are named ``<name>-<i>`` (i from 0).
+        ephemeral_storage: allocatable ephemeral storage quantity, or ``None`` for none declared.
+    """
+
+    count: int = 3
+    cpu: str = "16"
+    memory: str = "32Gi"
+    pods: int = 110
+    labels: Mapping[str, str] = field(default_factory=lambda: dict(VIRTUAL_NODE_LABELS))
+    taints: tuple[Taint, ...] = (KWOK_PROVIDER_TAINT,)
+    name: str = "node"
+    ephemeral_storage: str | None = None
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], *, default_name: str = "node") -> "NodePool":
+        """Build a pool from ``{"count", "cpu", "memory", "pods", "labels", "taints", "name",
+        "preset", "ephemeral_storage"}``; ``preset`` (``simkube`` default, ``kwok``, ``plain``)
+        supplies labels and taints that are not given."""
+        if not isinstance(d, Mapping):
+            raise ValueError(f"node pool {d!r}: expected a map such as {{'count': 3, 'cpu': '16', 'memory': '32Gi'}}")
+        known = {"count", "cpu", "memory", "pods", "labels", "taints", "name", "preset", "ephemeral_storage"}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"node pool {dict(d)!r}: unknown keys {unknown}; allowed: {sorted(known)}")
+        preset = d.get("preset", "simkube")
+        if preset not in NODE_PRESETS:
+            raise ValueError(f"node pool {dict(d)!r}: preset must be one of {sorted(NODE_PRESETS)}")
+        labels, taints = NODE_PRESETS[preset]
+        count = d.get("count", 3)
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            raise ValueError(f"node pool {dict(d)!r}: count must be a non-negative integer")
+        pods = d.get("pods", 110)
+        if not isinstance(pods, int) or isinstance(pods, bool) or pods < 0:
+            raise ValueError(f"node pool {dict(d)!r}: pods must be a non-negative integer")
+        return cls(
+            count=count,
+            cpu=str(d.get("cpu", "16")),
+            memory=str(d.get("memory", "32Gi")),
+            pods=pods,
+            labels=dict(d.get("labels", labels)),
+            taints=tuple(Taint.from_dict(t) for t in d["taints"]) if "taints" in d else tuple(taints),
+            name=str(d.get("name", default_name)),
+            ephemeral_storage=d.get("ephemeral_storage"),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "name": self.name,
+            "count": self.count,
+            "cpu": self.cpu,
+            "memory": self.memory,
+            "pods": self.pods,
+            "labels": dict(self.labels),
+            "taints": [t.to_dict() for t in self.taints],
+        }
+        if self.ephemeral_storage is not None:
+            out["ephemeral_storage"] = self.ephemeral_storage
+        return out
+
+
+def parse_node_pools(spec: Any) -> tuple[NodePool, ...]:
+    """Node pools from a list of pool dicts, a single pool dict, or ``NodePool`` objects.
+
+    Pools without a ``name`` are named ``node`` (one pool) or ``pool<i>`` (several)."""
+    if isinstance(spec, NodePool):
+        return (spec,)
+    if isinstance(spec, Mapping):
+        spec = [spec]
+    if not isinstance(spec, Sequence) or isinstance(spec, (str, bytes)):
+        raise ValueError(f"nodes {spec!r}: expected a pool dict or a list of pool dicts")
+    pools: list[NodePool] = []
+    for i, item in enumerate(spec):
+        if isinstance(item, NodePool):
+            pools.append(item)
+        else:
+            default = "node" if len(spec) == 1 else f"pool{i}"
+            pools.append(NodePool.from_dict(item, default_name=default))
+    names = [p.name for p in pools]
+    if len(set(names)) != len(names):
+        raise ValueError(f"nodes: pool names must be distinct, got {names}")
+    return tuple(pools)
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """One repair task.
+
+    Attributes:
+        id: unique scenario id (``canonical-very-bad-cpu``).
+        trace_path: the ``.sktrace`` (or ``.json``) file; ``None`` when ``trace`` is given in memory.
+        workload: the target workload the agent edits and that must become healthy.
+        node_pools: the cluster's nodes.
+        target_replicas: how many pods of the target must be Running and Ready, with none Pending.
+            ``None`` means the workload's own ``spec.replicas`` in the trace.
+        usage_floors: per container name, the least the app really uses: ``{"app": {"cpu": "250m",
+            "memory": "200Mi"}}``. Memory below the floor is OOMKilled; CPU below it is throttled.
+        family: scenario family (``very-bad-cpu``, ``slightly-bad-memory``, ... or ``custom``).
+        split: ``train``, ``test``, ``canonical`` or ``None``.
+        seed: generator seed that produced it, if generated.
+        oracle_steps: the oracle's number of steps to success, if known.
+        description: one line for humans.
+        simkube_mode: apply SimKube's driver mutations to replayed pods (``type=virtual`` nodeSelector
+            and the ``kwok-provider`` toleration). Turn off for plain node pools.
+        trace: the trace itself, when built in memory (takes precedence over ``trace_path``).
+    """
+
+    id: str
+    trace_path: Path | None
+    workload: WorkloadRef
+    node_pools: tuple[NodePool, ...] = (NodePool(),)
+    target_replicas: int | None = None
+    usage_floors: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    family: str = "custom"
+    split: str | None = None
+    seed: int | None = None
+    oracle_steps: int | None = None
+    description: str = ""
+    simkube_mode: bool = True
+    trace: Any = None
+
+    def with_trace(self, trace: Any) -> "Scenario":
+        """The same scenario over another (e.g. edited) trace held in memory."""
+        return replace(self, trace=trace)
+
+    @property
+    def node_count(self) -> int:
+        return sum(p.count for p in self.node_pools)
