@@ -1,1 +1,48 @@
-"""."""
+"""An in-process Kubernetes cluster simulator faithful to the kube-scheduler and the workload
+controllers, for replaying SimKube traces (no RL concepts here).
+
+Modules, one job each:
+
+============== =======================================================================================
+``objects``    domain values: Node, Toleration, SchedulingConstraints, ContainerSpec, PodSpec, specs
+``requests``   the scheduler's pod request (exact sums, per-pod rounding, init/sidecar rules, defaults)
+``parse``      Kubernetes object dicts -> domain objects, memoised by identity
+``nodes``      nodes from scenario node pools (KWOK / SimKube defaults)
+``cluster``    node usage in flat lists, pods, the static node set
+``filters``    filter plugins in the default order (static part cached per constraints)
+``scoring``    score plugins with upstream arithmetic
+``board``      per-class node scores, list or numpy arrays
+``scheduler``  queue, scheduling cycle, failure messages
+``preemption`` DefaultPreemption dry run and node choice
+``messages``   the FailedScheduling text, per Kubernetes version
+``controllers`` Deployment, ReplicaSet, StatefulSet, Job, CronJob, bare Pod
+``cron``       CronJob schedules
+``names``      deterministic template hashes and pod names
+``replay``     events in time order, timers, settling, SimKube mutation, usage floors
+``observe``    the ClusterOutcome
+``options``    SimOptions and KubeVersion
+============== =======================================================================================
+"""
+
+from __future__ import annotations
+
+from sim_arena_gym.sim.options import KubeVersion, SimOptions
+from sim_arena_gym.sim.outcome import ClusterOutcome, Condition, NodeOutcome, PodOutcome, WorkloadOutcome
+
+__all__ = [
+    "ClusterOutcome",
+    "Condition",
+    "KubeVersion",
+    "NodeOutcome",
+    "PodOutcome",
+    "SimOptions",
+    "WorkloadOutcome",
+    "simulate",
+]
+
+
+def simulate(trace, scenario, options: SimOptions | None = None) -> ClusterOutcome:
+    """Replay ``trace`` on ``scenario`` once (a fresh :class:`EmbeddedBackend` each call)."""
+    from sim_arena_gym.backends.embedded import EmbeddedBackend
+
+    return EmbeddedBackend(options).run(trace, scenario)

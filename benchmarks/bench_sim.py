@@ -1,0 +1,123 @@
+"""Speed of the embedded simulator (``EmbeddedBackend.run``), measured, never asserted in tests.
+
+Cases (each run replays the whole trace and builds the ClusterOutcome):
+
+1. canonical: 3 nodes of 16 CPU / 32Gi, one Deployment of 4 replicas, one event. Each timed run
+   follows an edit made with ``edit_workload`` (the Deployment is a fresh path-copied dict, every other
+   object is shared), cycling the CPU request through 500m, 1, ..., 16 (the values an agent with
+   500m steps produces; 4 replicas of more than 5 CPU leave pods Pending). Target: median <= 25 us.
+2. 100 nodes / 1,000 pods: 10 Deployments x 100 replicas, mixed requests; one Deployment edited
+   before each run. Target: <= 10 ms.
+3. 1,000 nodes / 10,000 pods: 100 Deployments x 100 replicas, mixed requests; one Deployment edited
+   before each run. Target: <= 200 ms.
+
+Figures are medians of many runs timed with ``time.perf_counter_ns``. Run:
+``.venv/bin/python benchmarks/bench_sim.py`` (add ``--quick`` for fewer repetitions).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sim_arena_gym.backends import EmbeddedBackend  # noqa: E402
+from sim_arena_gym.scenarios.model import NodePool, Scenario  # noqa: E402
+from sim_arena_gym.trace.builders import build_trace, container, deployment, pod_spec  # noqa: E402
+from sim_arena_gym.trace.refs import WorkloadRef  # noqa: E402
+from sim_arena_gym.trace.workloads import edit_workload  # noqa: E402
+
+CPU_STEPS = [f"{500 * k}m" if k % 2 else str(k // 2) for k in range(1, 33)]  # 500m, 1, 1500m, ..., 16
+
+
+def _scenario(nodes: int, workload: str) -> Scenario:
+    return Scenario("bench", None, WorkloadRef.parse(workload), (NodePool(count=nodes, cpu="16", memory="32Gi"),))
+
+
+def _cluster_trace(deployments: int, replicas: int):
+    cpus = ["100m", "250m", "500m", "750m", "1"]
+    mems = ["128Mi", "256Mi", "512Mi", "1Gi"]
+    objs = [
+        deployment(
+            f"app-{i:03d}",
+            pod_spec([container("app", cpu=cpus[i % len(cpus)], memory=mems[i % len(mems)])]),
+            replicas=replicas,
+        )
+        for i in range(deployments)
+    ]
+    return build_trace([(1_700_000_000, objs, [])])
+
+
+def _median_run(backend: EmbeddedBackend, traces, scenario: Scenario, repeat: int) -> tuple[float, float]:
+    """(median, p90) nanoseconds of ``backend.run`` over ``repeat`` runs cycling through ``traces``."""
+    times = []
+    for i in range(repeat):
+        trace = traces[i % len(traces)]
+        start = time.perf_counter_ns()
+        backend.run(trace, scenario)
+        times.append(time.perf_counter_ns() - start)
+    times.sort()
+    return statistics.median(times), times[int(len(times) * 0.9) - 1]
+
+
+def _edited(trace, ref: str, values: list[str], count: int):
+    """``count`` traces, each ``trace`` with ``ref``'s CPU request set to the next value (fresh dicts)."""
+    return [edit_workload(trace, ref, requests={"*": {"cpu": values[i % len(values)]}}) for i in range(count)]
+
+
+def bench_canonical(repeat: int) -> float:
+    backend = EmbeddedBackend()
+    scenario = _scenario(3, "Deployment/default/web")
+    base = build_trace([(1_700_000_000, [deployment("web", pod_spec([container("app", cpu="2", memory="1Gi")]), replicas=4)], [])])
+    warm = _edited(base, "default/web", CPU_STEPS, 200)
+    _median_run(backend, warm, scenario, 200)
+    traces = _edited(base, "default/web", CPU_STEPS, repeat)  # every trace a fresh edit, timed once
+    median, p90 = _median_run(backend, traces, scenario, repeat)
+    print(f"canonical (3 nodes, 1 Deployment x 4, after an edit): median {median / 1e3:8.1f} us  "
+          f"p90 {p90 / 1e3:8.1f} us  (target <= 25 us)")
+    same = [base]
+    median_same, _ = _median_run(backend, same, scenario, repeat)
+    print(f"canonical, same trace again (no edit, parse cache hit): median {median_same / 1e3:8.1f} us")
+    return median
+
+
+def bench_cluster(nodes: int, deployments: int, replicas: int, repeat: int, target_ms: float | None) -> float:
+    backend = EmbeddedBackend()
+    scenario = _scenario(nodes, "Deployment/default/app-000")
+    base = _cluster_trace(deployments, replicas)
+    traces = _edited(base, "default/app-000", ["100m", "200m", "300m"], max(repeat, 3))
+    backend.run(traces[0], scenario)
+    outcome = backend.run(traces[1], scenario)
+    running = sum(1 for p in outcome.pods if p.phase == "Running")
+    median, p90 = _median_run(backend, traces, scenario, repeat)
+    pods = deployments * replicas
+    goal = f"  (target <= {target_ms:g} ms)" if target_ms else ""
+    print(f"{nodes:5d} nodes / {pods:6d} pods ({running} Running): median {median / 1e6:8.2f} ms  "
+          f"p90 {p90 / 1e6:8.2f} ms  = {median / pods / 1e3:5.1f} us/pod{goal}")
+    return median
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    args = parser.parse_args()
+    quick = args.quick
+    print(f"Python {platform.python_version()} on {platform.machine()}, {platform.system()}; "
+          f"gc {'on' if gc.isenabled() else 'off'}")
+    bench_canonical(2000 if quick else 10000)
+    t_100_1k = bench_cluster(100, 10, 100, 10 if quick else 40, 10)
+    t_1k_1k = bench_cluster(1000, 10, 100, 5 if quick else 20, None)
+    t_1k_10k = bench_cluster(1000, 100, 100, 3 if quick else 9, 200)
+    print(f"growth per 10x pods and nodes (100/1k -> 1000/10k): x{t_1k_10k / t_100_1k:.1f}")
+    print(f"growth per 10x pods at 1,000 nodes (1k -> 10k pods): x{t_1k_10k / t_1k_1k:.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

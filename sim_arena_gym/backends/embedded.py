@@ -1,0 +1,112 @@
+"""The embedded backend: replays a trace in process with :mod:`sim_arena_gym.sim` (the default).
+
+It is deterministic and needs no cluster. It keeps two caches between runs, both keyed by object
+identity (holding a reference so that ``id()`` stays valid):
+
+* parsed trace objects (:class:`~sim_arena_gym.sim.parse.ObjectParser`): after an edit that
+  path-copies one Deployment, only that Deployment's changed dicts are parsed again;
+* the nodes of each scenario's node pools (:class:`~sim_arena_gym.sim.cluster.NodeSet`), with their
+  per-constraints static filter results.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from sim_arena_gym.backends.base import BackendError
+from sim_arena_gym.scenarios.model import Scenario
+from sim_arena_gym.sim.cluster import NodeSet
+from sim_arena_gym.sim.nodes import build_nodes
+from sim_arena_gym.sim.observe import build_outcome
+from sim_arena_gym.sim.options import SimOptions
+from sim_arena_gym.sim.outcome import ClusterOutcome
+from sim_arena_gym.sim.parse import ObjectParser
+from sim_arena_gym.sim.replay import Replay, parse_usage_floors
+from sim_arena_gym.trace.model import Trace
+
+__all__ = ["EmbeddedBackend"]
+
+_CACHE_LIMIT = 256
+
+
+class EmbeddedBackend:
+    """In-process Kubernetes simulator backend.
+
+    Args:
+        options: :class:`~sim_arena_gym.sim.options.SimOptions`; keyword ``overrides`` replace single
+            fields (``EmbeddedBackend(version="1.29")``), so that ``make_backend("embedded",
+            **backend_options)`` accepts plain config values.
+    """
+
+    name = "embedded"
+
+    def __init__(self, options: SimOptions | None = None, **overrides: Any) -> None:
+        base = options if options is not None else SimOptions()
+        if not isinstance(base, SimOptions):
+            raise TypeError(f"options must be a SimOptions, got {type(base).__name__}")
+        if overrides:
+            try:
+                base = replace(base, **overrides)
+            except TypeError as exc:
+                raise ValueError(f"embedded backend: {exc}") from None
+        self.options = base
+        self._parser = ObjectParser()
+        self._nodesets: dict[int, tuple[Any, NodeSet]] = {}
+        self._floors: dict[int, tuple[Any, dict]] = {}
+
+    def _nodeset(self, scenario: Scenario) -> NodeSet:
+        pools = scenario.node_pools
+        hit = self._nodesets.get(id(pools))
+        if hit is not None and hit[0] is pools:
+            return hit[1]
+        try:
+            nodeset = NodeSet(build_nodes(pools))
+        except ValueError as exc:
+            raise BackendError(f"scenario {scenario.id!r}: {exc}") from None
+        if len(self._nodesets) >= _CACHE_LIMIT:
+            self._nodesets.clear()
+        self._nodesets[id(pools)] = (pools, nodeset)
+        return nodeset
+
+    def _usage_floors(self, scenario: Scenario) -> dict:
+        floors = scenario.usage_floors
+        if not floors:
+            return {}
+        hit = self._floors.get(id(floors))
+        if hit is not None and hit[0] is floors:
+            return hit[1]
+        try:
+            parsed = parse_usage_floors(floors)
+        except ValueError as exc:
+            raise BackendError(f"scenario {scenario.id!r}: {exc}") from None
+        if len(self._floors) >= _CACHE_LIMIT:
+            self._floors.clear()
+        self._floors[id(floors)] = (floors, parsed)
+        return parsed
+
+    def run(self, trace: Trace, scenario: Scenario) -> ClusterOutcome:
+        """Replay ``trace`` on ``scenario``'s nodes and observe the cluster at the end.
+
+        Raises a :class:`~sim_arena_gym.trace.errors.TraceError` for a malformed trace object and
+        :class:`BackendError` for a bad scenario or a simulation that does not settle."""
+        replay = Replay(
+            trace,
+            self._nodeset(scenario),
+            self._parser,
+            self.options,
+            simkube_mode=scenario.simkube_mode,
+            target=str(scenario.workload) if scenario.workload is not None else None,
+            floors=self._usage_floors(scenario),
+        )
+        try:
+            replay.run()
+        except RuntimeError as exc:
+            raise BackendError(f"scenario {scenario.id!r}: {exc}") from None
+        return build_outcome(replay, self.name)
+
+    def close(self) -> None:
+        """Drop the parse and node caches."""
+        self._parser.clear()
+        self._nodesets.clear()
+        self._floors.clear()

@@ -1,0 +1,268 @@
+"""Runtime cluster state: pods, and what the pods bound to each node request.
+
+Node usage is kept in flat ``list[int]`` per resource (indexed by node position) rather than per-node
+objects, so the scheduler's filter and score loops touch only ints (checklist 9: a node's ``Requested``
+is the sum of the per-pod rounded requests of its non-terminal pods).
+
+:class:`NodeSet` is the static part (built once per scenario and reused across runs): nodes,
+allocatable lists, and a cache of per-node static filter results per scheduling-constraints object.
+:class:`Cluster` is the mutable part of one replay.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from sim_arena_gym.sim.objects import ZONE_LABEL, Node, PodRequest, PodSpec, SchedulingConstraints
+from sim_arena_gym.sim.options import KubeVersion
+from sim_arena_gym.sim.outcome import FAILED, PENDING, RUNNING, SUCCEEDED
+
+__all__ = ["Cluster", "NodeSet", "Pod", "StaticResult", "FAILED", "PENDING", "RUNNING", "SUCCEEDED"]
+
+
+class Pod:
+    """One pod of a replay (mutable).
+
+    Attributes:
+        uid: creation sequence number, unique within a replay (creation order).
+        name, namespace: identity (the trace's namespace).
+        workload: key of the top-level owner, ``"Deployment/default/web"``.
+        owner: the controller state that owns it (ReplicaSet, StatefulSet, Job) or ``None``.
+        spec: parsed pod spec; shared by all pods of a template.
+        constraints: where it may go (the spec's, after SimKube's mutation in SimKube mode).
+        request: ``spec.request`` (the scheduler's request).
+        priority: resolved ``spec.priority``.
+        group: topology-spread selector group (the owning ReplicaSet/StatefulSet) or ``None``.
+        template_hash: pod-template-hash / controller revision of the creating template.
+        ordinal: StatefulSet ordinal, else -1.
+        node: index of the node it is bound to, -1 when unscheduled.
+        phase: ``Pending``, ``Running``, ``Succeeded`` or ``Failed``.
+        ready: Ready condition.
+        ready_ts, start_ts: when it became Ready / Running (-1 if never).
+        queue_seq: the queue timestamp (creation, refreshed on each failed attempt).
+        message, reasons: FailedScheduling text and its distinct reasons (last attempt).
+        unschedulable_reason: PodScheduled=False reason (``Unschedulable``, ``SchedulingGated``).
+        nominated: node index from preemption, -1 if none.
+        oom_killed, throttled: usage-floor verdicts.
+        run_seconds: KWOK completion delay from ``pod_lifecycles`` (``None``: runs forever).
+        deleted: removed from the cluster.
+    """
+
+    __slots__ = (
+        "uid", "name", "namespace", "workload", "owner", "spec", "constraints", "request", "priority", "group",
+        "template_hash", "ordinal", "node", "phase", "ready", "ready_ts", "start_ts", "queue_seq",
+        "message", "reasons", "unschedulable_reason", "nominated", "oom_killed", "throttled",
+        "run_seconds", "deleted", "created_ts",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        uid: int,
+        name: str,
+        namespace: str,
+        workload: str,
+        owner: Any,
+        spec: PodSpec,
+        constraints: SchedulingConstraints,
+        priority: int,
+        group: Any,
+        template_hash: str,
+        created_ts: int,
+        ordinal: int = -1,
+    ) -> None:
+        self.uid = uid
+        self.name = name
+        self.namespace = namespace
+        self.workload = workload
+        self.owner = owner
+        self.spec = spec
+        self.constraints = constraints
+        self.request: PodRequest = spec.request
+        self.priority = priority
+        self.group = group
+        self.template_hash = template_hash
+        self.created_ts = created_ts
+        self.ordinal = ordinal
+        self.node = -1
+        self.phase = PENDING
+        self.ready = False
+        self.ready_ts = -1
+        self.start_ts = -1
+        self.queue_seq = uid
+        self.message = ""
+        self.reasons: tuple[str, ...] = ()
+        self.unschedulable_reason: str | None = None
+        self.nominated = -1
+        self.oom_killed = False
+        self.throttled = False
+        self.run_seconds: int | None = None
+        self.deleted = False
+
+    @property
+    def active(self) -> bool:
+        """Not terminal (Pending or Running) and not deleted."""
+        return not self.deleted and (self.phase is PENDING or self.phase is RUNNING)
+
+    def __repr__(self) -> str:
+        return f"Pod({self.namespace}/{self.name}, {self.phase}, node={self.node})"
+
+
+class StaticResult:
+    """Per-node verdict of the filters that do not depend on usage (NodeUnschedulable,
+    TaintToleration, NodeAffinity), for one constraints object (checklist 14).
+
+    Attributes:
+        reasons: per node, the first failing plugin's reason, or ``None`` when it passes.
+        passing: indices of the nodes that pass, in node order.
+        counts: reason -> number of failing nodes.
+        affinity_ok: per node, whether the NodeAffinity part alone passes (topology spreading counts
+            pods on those nodes).
+        prefer_taints: per node, untolerated PreferNoSchedule taints (TaintToleration score), or
+            ``None`` when no node has such a taint.
+    """
+
+    __slots__ = ("reasons", "passing", "counts", "affinity_ok", "prefer_taints", "mask")
+
+    def __init__(
+        self,
+        reasons: list[str | None],
+        affinity_ok: list[bool],
+        prefer_taints: list[int] | None,
+    ) -> None:
+        self.reasons = reasons
+        self.passing = tuple(i for i, r in enumerate(reasons) if r is None)
+        counts: dict[str, int] = {}
+        for r in reasons:
+            if r is not None:
+                counts[r] = counts.get(r, 0) + 1
+        self.counts = counts
+        self.affinity_ok = affinity_ok
+        self.prefer_taints = prefer_taints
+        self.mask: Any = None  # numpy bool array, built on demand by the vector board
+
+
+class NodeSet:
+    """The static nodes of a scenario, shared by every replay on it.
+
+    Attributes:
+        nodes: the nodes, in order.
+        names: node names.
+        alloc_cpu, alloc_mem, alloc_eph, alloc_pods: allocatable per node (millicores, bytes, count).
+        alloc_scalar: allocatable extended resources per node.
+        has_zones: some node carries ``topology.kubernetes.io/zone``.
+        has_prefer_taints: some node has a ``PreferNoSchedule`` taint.
+    """
+
+    def __init__(self, nodes: Iterable[Node]) -> None:
+        self.nodes: tuple[Node, ...] = tuple(nodes)
+        self.names = [n.name for n in self.nodes]
+        self.index = {name: i for i, name in enumerate(self.names)}
+        self.alloc_cpu = [n.cpu_millis for n in self.nodes]
+        self.alloc_mem = [n.memory_bytes for n in self.nodes]
+        self.alloc_eph = [n.ephemeral_bytes for n in self.nodes]
+        self.alloc_pods = [n.pods for n in self.nodes]
+        self.alloc_scalar = [dict(n.scalar) for n in self.nodes]
+        self.zones: list[str | None] = [n.labels.get(ZONE_LABEL) for n in self.nodes]
+        self.has_zones = any(z is not None for z in self.zones)
+        self.has_prefer_taints = any(t.effect == "PreferNoSchedule" for n in self.nodes for t in n.taints)
+        self._static: dict[tuple[int, KubeVersion], tuple[SchedulingConstraints, StaticResult]] = {}
+        self.arrays: Any = None  # numpy views of the allocatable lists, built on demand
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def static(self, constraints: SchedulingConstraints, version: KubeVersion) -> StaticResult:
+        """Static filter results for ``constraints`` (cached by the constraints object's identity)."""
+        key = (id(constraints), version)
+        hit = self._static.get(key)
+        if hit is not None and hit[0] is constraints:
+            return hit[1]
+        from sim_arena_gym.sim.filters import static_filter  # local: filters imports this module
+
+        result = static_filter(constraints, self, version)
+        if len(self._static) > 4096:
+            self._static.clear()
+        self._static[key] = (constraints, result)
+        return result
+
+
+class Cluster:
+    """Mutable usage of one replay: pods per node and what they request (checklist 9)."""
+
+    def __init__(self, nodeset: NodeSet) -> None:
+        n = len(nodeset)
+        self.nodeset = nodeset
+        self.req_cpu = [0] * n
+        self.req_mem = [0] * n
+        self.req_eph = [0] * n
+        self.nz_cpu = [0] * n
+        self.nz_mem = [0] * n
+        self.npods = [0] * n
+        self.req_scalar: list[dict[str, int]] = [{} for _ in range(n)]
+        self.node_pods: list[dict[int, Pod]] = [{} for _ in range(n)]
+        #: topology-spread group -> {node index: matching pods on it}
+        self.group_counts: dict[Any, dict[int, int]] = {}
+        #: priority -> number of bound pods with it (preemption needs "any lower priority?")
+        self.priority_counts: dict[int, int] = {}
+        #: bumped on every bind/unbind; the scheduler's failure cache keys on it
+        self.version = 0
+
+    def bind(self, pod: Pod, i: int) -> None:
+        """Assume ``pod`` onto node ``i``: its request counts there from now on."""
+        r = pod.request
+        self.req_cpu[i] += r.cpu_millis
+        self.req_mem[i] += r.memory_bytes
+        self.req_eph[i] += r.ephemeral_bytes
+        self.nz_cpu[i] += r.nonzero_cpu_millis
+        self.nz_mem[i] += r.nonzero_memory_bytes
+        self.npods[i] += 1
+        if r.scalar:
+            bucket = self.req_scalar[i]
+            for name, value in r.scalar:
+                bucket[name] = bucket.get(name, 0) + value
+        self.node_pods[i][pod.uid] = pod
+        group = pod.group
+        if group is not None:
+            counts = self.group_counts.get(group)
+            if counts is None:
+                counts = self.group_counts[group] = {}
+            counts[i] = counts.get(i, 0) + 1
+        self.priority_counts[pod.priority] = self.priority_counts.get(pod.priority, 0) + 1
+        pod.node = i
+        self.version += 1
+
+    def unbind(self, pod: Pod) -> None:
+        """Stop counting ``pod`` on its node (it finished or was deleted); its node stays recorded."""
+        i = pod.node
+        if i < 0 or pod.uid not in self.node_pods[i]:
+            return
+        r = pod.request
+        self.req_cpu[i] -= r.cpu_millis
+        self.req_mem[i] -= r.memory_bytes
+        self.req_eph[i] -= r.ephemeral_bytes
+        self.nz_cpu[i] -= r.nonzero_cpu_millis
+        self.nz_mem[i] -= r.nonzero_memory_bytes
+        self.npods[i] -= 1
+        if r.scalar:
+            bucket = self.req_scalar[i]
+            for name, value in r.scalar:
+                bucket[name] -= value
+        del self.node_pods[i][pod.uid]
+        group = pod.group
+        if group is not None:
+            counts = self.group_counts[group]
+            left = counts[i] - 1
+            if left:
+                counts[i] = left
+            else:
+                del counts[i]
+        left = self.priority_counts[pod.priority] - 1
+        if left:
+            self.priority_counts[pod.priority] = left
+        else:
+            del self.priority_counts[pod.priority]
+        self.version += 1
+
+    def lower_priority_exists(self, priority: int) -> bool:
+        """Some bound pod has a priority strictly below ``priority``."""
+        return any(p < priority for p in self.priority_counts)

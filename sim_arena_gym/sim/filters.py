@@ -1,0 +1,118 @@
+"""Filter plugins, in the default order, stopping at the first plugin that rejects a node
+(``k8s-scheduling-rules.md`` 3.1-3.2, checklist 10-15).
+
+Order: NodeUnschedulable, NodeName (pods with ``spec.nodeName`` never reach the scheduler here),
+TaintToleration, NodeAffinity (nodeSelector and required node affinity), NodePorts (SimKube strips
+container ports, so it never rejects), NodeResourcesFit. A node therefore reports the reasons of one
+plugin only: a tainted or non-matching node never says ``Insufficient cpu``.
+
+The first three plugins do not depend on usage; :func:`static_filter` evaluates them once per
+scheduling-constraints object and node set (cached by :class:`~sim_arena_gym.sim.cluster.NodeSet`).
+:func:`fit_reasons` is NodeResourcesFit against the current usage.
+"""
+
+from __future__ import annotations
+
+from sim_arena_gym.sim.cluster import Cluster, NodeSet, StaticResult
+from sim_arena_gym.sim.messages import (
+    REASON_AFFINITY,
+    REASON_TOO_MANY_PODS,
+    REASON_UNSCHEDULABLE_NODE,
+    insufficient,
+    taint_reason,
+)
+from sim_arena_gym.sim.objects import PodRequest, SchedulingConstraints, Taint
+from sim_arena_gym.sim.options import KubeVersion
+
+__all__ = ["fits", "fit_reasons", "static_filter", "UNSCHEDULABLE_TAINT"]
+
+#: Taint the node lifecycle controller puts on cordoned nodes; tolerating it passes NodeUnschedulable.
+UNSCHEDULABLE_TAINT = Taint("node.kubernetes.io/unschedulable", "", "NoSchedule")
+
+
+def static_filter(constraints: SchedulingConstraints, nodeset: NodeSet, version: KubeVersion) -> StaticResult:
+    """NodeUnschedulable -> TaintToleration -> NodeAffinity for every node (checklist 14, 36)."""
+    reasons: list[str | None] = []
+    affinity_ok: list[bool] = []
+    tolerates_cordon = any(t.tolerates(UNSCHEDULABLE_TAINT) for t in constraints.tolerations)
+    for node in nodeset.nodes:
+        matches = constraints.matches_node_affinity(node)
+        affinity_ok.append(matches)
+        if node.unschedulable and not tolerates_cordon:
+            reasons.append(REASON_UNSCHEDULABLE_NODE)
+            continue
+        taint = constraints.first_untolerated_taint(node) if node.taints else None
+        if taint is not None:
+            reasons.append(taint_reason(taint, version))
+            continue
+        reasons.append(None if matches else REASON_AFFINITY)
+    prefer = None
+    if nodeset.has_prefer_taints:
+        prefer = [constraints.untolerated_prefer_no_schedule(node) for node in nodeset.nodes]
+    return StaticResult(reasons, affinity_ok, prefer)
+
+
+def fits(cluster: Cluster, i: int, r: PodRequest) -> bool:
+    """NodeResourcesFit passes on node ``i`` (checklist 10-12; equality fits)."""
+    ns = cluster.nodeset
+    if cluster.npods[i] + 1 > ns.alloc_pods[i]:
+        return False
+    if r.cpu_millis and r.cpu_millis > ns.alloc_cpu[i] - cluster.req_cpu[i]:
+        return False
+    if r.memory_bytes and r.memory_bytes > ns.alloc_mem[i] - cluster.req_mem[i]:
+        return False
+    if r.ephemeral_bytes and r.ephemeral_bytes > ns.alloc_eph[i] - cluster.req_eph[i]:
+        return False
+    if r.scalar:
+        alloc = ns.alloc_scalar[i]
+        used = cluster.req_scalar[i]
+        for name, value in r.scalar:
+            if value > alloc.get(name, 0) - used.get(name, 0):
+                return False
+    return True
+
+
+def fit_reasons(
+    cluster: Cluster,
+    i: int,
+    r: PodRequest,
+    version: KubeVersion,
+    *,
+    freed: tuple[int, int, int, int] = (0, 0, 0, 0),
+    freed_scalar: dict[str, int] | None = None,
+) -> tuple[list[str], bool]:
+    """Every failing NodeResourcesFit reason on node ``i`` and whether the failure is unresolvable.
+
+    A failure is unresolvable only in v1.34+ mode, when some failing resource is requested beyond the
+    node's whole allocatable (checklist 15). ``freed`` (pods, cpu, memory, ephemeral) and
+    ``freed_scalar`` subtract the requests of pods assumed removed (preemption dry-run)."""
+    ns = cluster.nodeset
+    reasons: list[str] = []
+    unresolvable = False
+    f_pods, f_cpu, f_mem, f_eph = freed
+    if cluster.npods[i] - f_pods + 1 > ns.alloc_pods[i]:
+        reasons.append(REASON_TOO_MANY_PODS)
+        unresolvable = ns.alloc_pods[i] < 1
+    if r.is_zero:
+        return reasons, unresolvable and version.unresolvable_by_size
+    checks = (
+        ("cpu", r.cpu_millis, ns.alloc_cpu[i], cluster.req_cpu[i] - f_cpu),
+        ("memory", r.memory_bytes, ns.alloc_mem[i], cluster.req_mem[i] - f_mem),
+        ("ephemeral-storage", r.ephemeral_bytes, ns.alloc_eph[i], cluster.req_eph[i] - f_eph),
+    )
+    for name, want, alloc, used in checks:
+        if want and want > alloc - used:
+            reasons.append(insufficient(name))
+            if want > alloc:
+                unresolvable = True
+    if r.scalar:
+        alloc_s = ns.alloc_scalar[i]
+        used_s = cluster.req_scalar[i]
+        freed_s = freed_scalar or {}
+        for name, want in r.scalar:
+            alloc = alloc_s.get(name, 0)
+            if want > alloc - (used_s.get(name, 0) - freed_s.get(name, 0)):
+                reasons.append(insufficient(name))
+                if want > alloc:
+                    unresolvable = True
+    return reasons, unresolvable and version.unresolvable_by_size
