@@ -1,0 +1,266 @@
+"""Action sets: what each discrete action does to the target workload, under safeguards.
+
+An action never touches a trace. It maps one small immutable :class:`EditState` (the target
+workload's requests, limits and replicas, in millicores / bytes / pods) to the next one; the env
+materialises the edited trace only when a backend must run it. An action that would break a
+safeguard is *blocked*: the state is left unchanged and a reason is returned, such as
+``"cpu request 16500m would exceed the 16 CPU cap per container"``.
+
+Action sets are chosen by name (``ACTION_SETS``), as HighwayEnv chooses its action types:
+
+========  =================  ===============================================================
+index     ``default``        effect
+========  =================  ===============================================================
+0         ``noop``           nothing
+1         ``cpu_up``         CPU request of each edited container + ``cpu_step``
+2         ``memory_up``      memory request of each edited container + ``memory_step``
+3         ``cpu_down``       CPU request of each edited container - ``cpu_step``
+4         ``memory_down``    memory request of each edited container - ``memory_step``
+5         ``replicas_up``    ``spec.replicas`` + ``replica_step``
+6         ``replicas_down``  ``spec.replicas`` - ``replica_step``
+========  =================  ===============================================================
+
+The ``requests`` set is the first five (no replica changes).
+
+Only the bound an action moves towards is checked: a request that starts above a cap (a trace asking
+17 CPU) may always be lowered, one that starts below a floor may always be raised.
+
+Limits follow the apiserver's rule ``request <= limit``: raising a request above its limit raises the
+limit to the new request; lowering a request leaves the limit where it is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, NamedTuple, Sequence
+
+from sim_arena_gym.quantity import cpu_millis, format_cpu, format_memory, memory_bytes
+
+
+class EditState(NamedTuple):
+    """The target workload as the agent has edited it: all an episode's state.
+
+    One entry per regular container of the pod template (``spec.containers``, in order); ``None``
+    means the field is not set in the trace. A plain tuple, so hashing and comparing are cheap.
+
+    Attributes:
+        cpu: CPU request per container, millicores.
+        memory: memory request per container, bytes.
+        cpu_limit: CPU limit per container, millicores.
+        memory_limit: memory limit per container, bytes.
+        replicas: ``spec.replicas`` of the workload, pods.
+    """
+
+    cpu: tuple[int | None, ...]
+    memory: tuple[int | None, ...]
+    cpu_limit: tuple[int | None, ...]
+    memory_limit: tuple[int | None, ...]
+    replicas: int
+
+
+@dataclass(frozen=True, slots=True)
+class Safeguards:
+    """Step sizes and hard caps. CPU in millicores, memory in bytes, replicas in pods.
+
+    A per-container request must stay within ``[*_min, *_max]``; replicas within
+    ``[replicas_min, replicas_max]``. The floors default to one step (see ``default_config``)."""
+
+    cpu_step_millis: int = 500
+    memory_step_bytes: int = 256 * 2**20
+    replica_step: int = 1
+    cpu_max_millis: int = 16_000
+    memory_max_bytes: int = 32 * 2**30
+    replicas_max: int = 100
+    cpu_min_millis: int = 500
+    memory_min_bytes: int = 256 * 2**20
+    replicas_min: int = 1
+
+    @classmethod
+    def from_config(
+        cls,
+        *,
+        cpu_step: str | int,
+        memory_step: str | int,
+        replica_step: int,
+        caps: Mapping[str, object],
+    ) -> "Safeguards":
+        """Build from the env config (quantities as Kubernetes strings, see ``SimKubeEnv.default_config``)."""
+        cpu_step_m = _positive(cpu_millis(cpu_step), "cpu_step", cpu_step)
+        mem_step_b = _positive(memory_bytes(memory_step), "memory_step", memory_step)
+        if not isinstance(replica_step, int) or isinstance(replica_step, bool) or replica_step < 1:
+            raise ValueError(f"replica_step {replica_step!r}: expected a positive integer")
+        min_cpu = caps.get("min_cpu")
+        min_memory = caps.get("min_memory")
+        min_replicas = caps.get("min_replicas", 1)
+        max_replicas = caps.get("replicas", 100)
+        for key, value in (("replicas", max_replicas), ("min_replicas", min_replicas)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"caps[{key!r}] {value!r}: expected a non-negative integer")
+        guards = cls(
+            cpu_step_millis=cpu_step_m,
+            memory_step_bytes=mem_step_b,
+            replica_step=replica_step,
+            cpu_max_millis=cpu_millis(str(caps.get("cpu", "16"))),
+            memory_max_bytes=memory_bytes(str(caps.get("memory", "32Gi"))),
+            replicas_max=int(max_replicas),  # type: ignore[arg-type]
+            cpu_min_millis=cpu_step_m if min_cpu is None else cpu_millis(str(min_cpu)),
+            memory_min_bytes=mem_step_b if min_memory is None else memory_bytes(str(min_memory)),
+            replicas_min=int(min_replicas),  # type: ignore[arg-type]
+        )
+        if guards.cpu_min_millis > guards.cpu_max_millis:
+            raise ValueError(f"caps: min_cpu {format_cpu(guards.cpu_min_millis)} is above the cpu cap")
+        if guards.memory_min_bytes > guards.memory_max_bytes:
+            raise ValueError(f"caps: min_memory {format_memory(guards.memory_min_bytes)} is above the memory cap")
+        if guards.replicas_min > guards.replicas_max:
+            raise ValueError(f"caps: min_replicas {guards.replicas_min} is above the replicas cap")
+        return guards
+
+
+def _positive(value: int, key: str, raw: object) -> int:
+    if value <= 0:
+        raise ValueError(f"{key} {raw!r}: must be positive")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class ActionSpec:
+    """One discrete action.
+
+    Attributes:
+        name: stable name, used in ``info["action"]`` and by agents (``"cpu_up"``).
+        resource: ``"none"``, ``"cpu"``, ``"memory"`` or ``"replicas"``.
+        sign: ``+1`` raises, ``-1`` lowers, ``0`` does nothing.
+        help: one line for humans.
+    """
+
+    name: str
+    resource: str
+    sign: int
+    help: str
+
+
+NOOP = ActionSpec("noop", "none", 0, "leave the workload as it is")
+CPU_UP = ActionSpec("cpu_up", "cpu", +1, "raise the CPU request of the edited containers by one step")
+MEMORY_UP = ActionSpec("memory_up", "memory", +1, "raise the memory request of the edited containers by one step")
+CPU_DOWN = ActionSpec("cpu_down", "cpu", -1, "lower the CPU request of the edited containers by one step")
+MEMORY_DOWN = ActionSpec("memory_down", "memory", -1, "lower the memory request of the edited containers by one step")
+REPLICAS_UP = ActionSpec("replicas_up", "replicas", +1, "add replica_step replicas")
+REPLICAS_DOWN = ActionSpec("replicas_down", "replicas", -1, "remove replica_step replicas")
+
+#: Action sets by name; the position in the tuple is the action's integer id.
+ACTION_SETS: dict[str, tuple[ActionSpec, ...]] = {
+    "default": (NOOP, CPU_UP, MEMORY_UP, CPU_DOWN, MEMORY_DOWN, REPLICAS_UP, REPLICAS_DOWN),
+    "requests": (NOOP, CPU_UP, MEMORY_UP, CPU_DOWN, MEMORY_DOWN),
+}
+
+#: Action names of the ``default`` set, index = action id.
+DEFAULT_ACTIONS: tuple[str, ...] = tuple(a.name for a in ACTION_SETS["default"])
+
+
+@dataclass(frozen=True, slots=True)
+class EditTarget:
+    """What an action may touch in one scenario's workload.
+
+    Attributes:
+        container_names: names of the pod template's regular containers, in order.
+        edit_indices: positions of the containers that resource actions edit.
+        scalable: whether the workload has ``spec.replicas`` (a bare Pod has not).
+    """
+
+    container_names: tuple[str, ...]
+    edit_indices: tuple[int, ...]
+    scalable: bool = True
+
+
+#: Result of applying an action: the next state and ``None``, or the unchanged state and a reason.
+Transition = tuple[EditState, "str | None"]
+
+
+class ActionSet:
+    """A named tuple of :class:`ActionSpec` plus the safeguards that bound them."""
+
+    def __init__(self, name: str, actions: Sequence[ActionSpec], guards: Safeguards) -> None:
+        self.name = name
+        self.actions: tuple[ActionSpec, ...] = tuple(actions)
+        self.names: tuple[str, ...] = tuple(a.name for a in self.actions)
+        self.guards = guards
+        self._index = {n: i for i, n in enumerate(self.names)}
+
+    def __len__(self) -> int:
+        return len(self.actions)
+
+    def index(self, name: str) -> int:
+        """Action id of ``name``; ``KeyError`` naming the valid actions if it is not in this set."""
+        try:
+            return self._index[name]
+        except KeyError:
+            raise KeyError(f"action {name!r} is not in action set {self.name!r}: {list(self.names)}") from None
+
+    def apply(self, state: EditState, action: int, target: EditTarget) -> Transition:
+        """The state after ``action``, or ``(state, reason)`` when a safeguard blocks it."""
+        return apply_action(self.actions[action], state, target, self.guards)
+
+    def transitions(self, state: EditState, target: EditTarget) -> tuple[Transition, ...]:
+        """``apply`` for every action, in action-id order (what masks and planners need)."""
+        guards = self.guards
+        return tuple(apply_action(a, state, target, guards) for a in self.actions)
+
+
+def make_action_set(name: str, guards: Safeguards) -> ActionSet:
+    """The action set called ``name`` (see :data:`ACTION_SETS`)."""
+    try:
+        actions = ACTION_SETS[name]
+    except KeyError:
+        raise ValueError(f"action_set {name!r}: expected one of {sorted(ACTION_SETS)}") from None
+    return ActionSet(name, actions, guards)
+
+
+def mask_of(transitions: Sequence[Transition]) -> tuple[int, ...]:
+    """1 for every action that is not blocked, else 0 (``noop`` is never blocked)."""
+    return tuple(0 if blocked else 1 for _, blocked in transitions)
+
+
+def apply_action(spec: ActionSpec, state: EditState, target: EditTarget, guards: Safeguards) -> Transition:
+    """Apply one action under ``guards``; see the module docstring for the rules."""
+    if spec.sign == 0 or spec.resource == "none":
+        return state, None
+    if spec.resource == "replicas":
+        return _apply_replicas(spec.sign, state, target, guards)
+    if spec.resource == "cpu":
+        step, low, high = guards.cpu_step_millis, guards.cpu_min_millis, guards.cpu_max_millis
+        requests, limits, fmt, cap_text = state.cpu, state.cpu_limit, format_cpu, f"{format_cpu(high)} CPU"
+    else:
+        step, low, high = guards.memory_step_bytes, guards.memory_min_bytes, guards.memory_max_bytes
+        requests, limits, fmt, cap_text = state.memory, state.memory_limit, format_memory, f"{format_memory(high)} memory"
+    new_requests = list(requests)
+    new_limits = list(limits)
+    several = len(target.edit_indices) > 1
+    delta = spec.sign * step
+    for i in target.edit_indices:
+        new = (requests[i] or 0) + delta
+        where = f" (container {target.container_names[i]})" if several else ""
+        # Only the bound the action moves towards is checked, so a request that starts outside the
+        # caps (17 CPU in a trace) can always be brought back within them.
+        if delta > 0 and new > high:
+            return state, f"{spec.resource} request {fmt(new)} would exceed the {cap_text} cap per container{where}"
+        if delta < 0 and new < low:
+            shown = fmt(new) if new >= 0 else f"-{fmt(-new)}"
+            return state, f"{spec.resource} request {shown} would go below the minimum of {fmt(low)}{where}"
+        new_requests[i] = new
+        limit = limits[i]
+        if limit is not None and limit < new:
+            new_limits[i] = new
+    if spec.resource == "cpu":
+        return state._replace(cpu=tuple(new_requests), cpu_limit=tuple(new_limits)), None
+    return state._replace(memory=tuple(new_requests), memory_limit=tuple(new_limits)), None
+
+
+def _apply_replicas(sign: int, state: EditState, target: EditTarget, guards: Safeguards) -> Transition:
+    if not target.scalable:
+        return state, "the workload is a bare Pod: it has no replicas to change"
+    new = state.replicas + sign * guards.replica_step
+    if sign > 0 and new > guards.replicas_max:
+        return state, f"replicas {new} would exceed the cap of {guards.replicas_max}"
+    if sign < 0 and new < guards.replicas_min:
+        return state, f"replicas {new} would go below the minimum of {guards.replicas_min}"
+    return state._replace(replicas=new), None

@@ -1,0 +1,133 @@
+"""Observation encoders, chosen by name (``OBSERVATIONS``), as HighwayEnv chooses observation types.
+
+An encoder turns a :class:`~sim_arena_gym.env.state.StateView` into a 1-D ``float32`` vector inside
+a ``Box`` whose finite bounds are known when the env is built. Every feature is normalised by a
+constant known at reset (the target, the largest node's allocatable, the caps, the step budget), so
+the same policy reads scenarios of different sizes.
+
+Encoders work in two parts, to keep a step cheap:
+
+* :meth:`ObservationEncoder.encode_state` -- the features that depend only on the scenario and the
+  edit state. The env memoises the result with the state's view.
+* :meth:`ObservationEncoder.finish` -- a fresh copy with the episode features filled in (the share of
+  the step budget used).
+
+``default`` layout (15 features):
+
+=====  =========================  ===========  ====================================================
+index  name                       bounds       meaning
+=====  =========================  ===========  ====================================================
+0      ``ready``                  [0, 4]       Running+Ready pods of the workload / target
+1      ``pending``                [0, 4]       Pending pods / target
+2      ``total``                  [0, 4]       non-terminal pods / target
+3      ``pod_cpu_request``        [0, 4]       pod CPU request (sum over containers) / largest node's allocatable CPU
+4      ``pod_memory_request``     [0, 4]       pod memory request / largest node's allocatable memory
+5      ``replicas``               [0, 1]       ``spec.replicas`` / replicas cap
+6      ``insufficient_cpu``       {0, 1}       a Pending pod reports ``Insufficient cpu``
+7      ``insufficient_memory``    {0, 1}       a Pending pod reports ``Insufficient memory``
+8      ``too_many_pods``          {0, 1}       a Pending pod reports ``Too many pods``
+9      ``other_pending_reason``   {0, 1}       a Pending pod reports any other reason (taints, selectors, ...)
+10     ``free_cpu``               [0, 1]       unrequested share of the cluster's allocatable CPU
+11     ``free_memory``            [0, 1]       unrequested share of the cluster's allocatable memory
+12     ``budget_used``            [0, 1]       steps taken / ``max_steps``
+13     ``oom_killed``             [0, 1]       OOMKilled (CrashLoopBackOff) pods / non-terminal pods
+14     ``throttled``              [0, 1]       CPU-throttled pods / non-terminal pods
+=====  =========================  ===========  ====================================================
+
+Ratios above their bound (e.g. 40 replicas for a target of 4) are clipped to the bound.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Protocol
+
+import numpy as np
+from gymnasium import spaces
+
+from sim_arena_gym.env.state import KNOWN_REASONS, ScenarioContext, StateView
+
+#: Upper bound of the ratio features (counts relative to the target, requests relative to a node).
+RATIO_MAX = 4.0
+
+
+class ObservationEncoder(Protocol):
+    """What the env needs from an observation encoder."""
+
+    #: The observation space (fixed at construction).
+    space: spaces.Box
+    #: One name per index.
+    names: tuple[str, ...]
+
+    def encode_state(self, view: StateView, ctx: ScenarioContext) -> np.ndarray:
+        """Features that depend only on the scenario and the edit state (the env caches them)."""
+        ...
+
+    def finish(self, base: np.ndarray, step: int, max_steps: int) -> np.ndarray:
+        """A new array: ``base`` plus the episode features."""
+        ...
+
+
+class DefaultObservation:
+    """The ``default`` encoder; see the module docstring for the layout."""
+
+    names: tuple[str, ...] = (
+        "ready", "pending", "total", "pod_cpu_request", "pod_memory_request", "replicas",
+        "insufficient_cpu", "insufficient_memory", "too_many_pods", "other_pending_reason",
+        "free_cpu", "free_memory", "budget_used", "oom_killed", "throttled",
+    )  # fmt: skip
+    #: Index of the budget feature, filled by :meth:`finish`.
+    BUDGET = 12
+
+    def __init__(self) -> None:
+        high = np.ones(len(self.names), dtype=np.float32)
+        high[:5] = RATIO_MAX
+        self.space = spaces.Box(low=np.zeros_like(high), high=high, dtype=np.float32)
+        self._high = high
+
+    def encode_state(self, view: StateView, ctx: ScenarioContext) -> np.ndarray:
+        c = ctx.constants
+        target = c.target if c.target > 0 else 1
+        reasons = view.pending_reasons
+        total = view.total
+        r = RATIO_MAX
+        values = (
+            min(view.ready / target, r),
+            min(view.pending / target, r),
+            min(total / target, r),
+            min(view.pod_cpu_millis / c.node_cpu_millis, r) if c.node_cpu_millis > 0 else r,
+            min(view.pod_memory_bytes / c.node_memory_bytes, r) if c.node_memory_bytes > 0 else r,
+            min(view.state.replicas / c.replicas_cap, 1.0) if c.replicas_cap > 0 else 1.0,
+            1.0 if "Insufficient cpu" in reasons else 0.0,
+            1.0 if "Insufficient memory" in reasons else 0.0,
+            1.0 if "Too many pods" in reasons else 0.0,
+            1.0 if any(x not in KNOWN_REASONS for x in reasons) else 0.0,
+            view.free_cpu_fraction,
+            view.free_memory_fraction,
+            0.0,
+            view.oom_killed / total if total else 0.0,
+            view.throttled / total if total else 0.0,
+        )
+        return np.array(values, dtype=np.float32)
+
+    def finish(self, base: np.ndarray, step: int, max_steps: int) -> np.ndarray:
+        obs = base.copy()
+        obs[self.BUDGET] = step / max_steps if step < max_steps else 1.0
+        return obs
+
+
+#: Encoders by name. Add one with :func:`register_observation`.
+OBSERVATIONS: dict[str, Callable[[], ObservationEncoder]] = {"default": DefaultObservation}
+
+
+def register_observation(name: str, factory: Callable[[], ObservationEncoder]) -> None:
+    """Make ``factory`` available as ``config["observation"] = name``."""
+    OBSERVATIONS[name] = factory
+
+
+def make_observation(name: str) -> ObservationEncoder:
+    """The encoder called ``name``."""
+    try:
+        factory = OBSERVATIONS[name]
+    except KeyError:
+        raise ValueError(f"observation {name!r}: expected one of {sorted(OBSERVATIONS)}") from None
+    return factory()

@@ -1,0 +1,400 @@
+"""Episode state and what the env knows about one scenario.
+
+* :class:`ScenarioContext`: everything about a scenario that is fixed for an episode -- its trace,
+  the target workload, the initial :class:`~sim_arena_gym.env.actions.EditState`, the normalising
+  constants (:class:`ScenarioConstants`) and the usage floors. Built once per scenario and reused.
+* :class:`StateView`: what one backend run says about one edit state, reduced to the numbers the
+  observation, reward, info and render need. Views are immutable and memoised in an
+  :class:`OutcomeCache` keyed by ``(scenario index, edit state)``: a backend is deterministic, so a
+  cached view is exactly what a new run would give.
+
+Units: CPU in millicores, memory in bytes, counts in pods.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Hashable, Mapping
+
+import numpy as np
+
+from sim_arena_gym.env.actions import EditState, EditTarget, Transition, mask_of
+from sim_arena_gym.quantity import cpu_millis, format_cpu, format_memory, memory_bytes
+from sim_arena_gym.scenarios.model import Scenario
+from sim_arena_gym.sim.outcome import ClusterOutcome
+from sim_arena_gym.trace.model import Trace
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sim_arena_gym.env.actions import ActionSet
+
+#: Pending reasons with their own observation flag; anything else counts as "other".
+KNOWN_REASONS: tuple[str, ...] = ("Insufficient cpu", "Insufficient memory", "Too many pods")
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioConstants:
+    """Per-scenario constants, known at reset, that normalise observations and rewards.
+
+    Attributes:
+        target: pods that must be Running and Ready (``Scenario.target_replicas`` or the workload's
+            replicas in the trace).
+        node_cpu_millis: the largest node's allocatable CPU (millicores).
+        node_memory_bytes: the largest node's allocatable memory (bytes).
+        cluster_cpu_millis: allocatable CPU of all nodes together (millicores).
+        cluster_memory_bytes: allocatable memory of all nodes together (bytes).
+        node_count: number of nodes.
+        replicas_cap: the replicas safeguard (pods).
+    """
+
+    target: int
+    node_cpu_millis: int
+    node_memory_bytes: int
+    cluster_cpu_millis: int
+    cluster_memory_bytes: int
+    node_count: int
+    replicas_cap: int
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerFloor:
+    """A container's usage floor (what the app really uses); ``None`` where none is declared."""
+
+    cpu_millis: int | None = None
+    memory_bytes: int | None = None
+
+
+class ScenarioContext:
+    """One scenario, loaded: base trace, target workload, initial state, constants, floors.
+
+    Attributes:
+        index: position of the scenario in the env's scenario list (the cache key).
+        scenario: the scenario.
+        trace: the unedited trace.
+        target: what resource/replica actions may touch (containers, scalability).
+        initial: the edit state found in the trace (the workload's last applied spec).
+        constants: normalising constants.
+        floors: per container (same order as ``target.container_names``), the usage floor.
+    """
+
+    __slots__ = ("index", "scenario", "trace", "target", "initial", "constants", "floors", "workload_key")
+
+    def __init__(
+        self,
+        index: int,
+        scenario: Scenario,
+        trace: Trace,
+        target: EditTarget,
+        initial: EditState,
+        constants: ScenarioConstants,
+        floors: tuple[ContainerFloor, ...],
+    ) -> None:
+        self.index = index
+        self.scenario = scenario
+        self.trace = trace
+        self.target = target
+        self.initial = initial
+        self.constants = constants
+        self.floors = floors
+        self.workload_key = str(scenario.workload)
+
+    def materialize(self, state: EditState) -> Trace:
+        """The trace with ``state`` written into the target workload.
+
+        The edit goes into the workload's last applied occurrence (the spec the cluster ends with, the
+        one the agent repairs, as ``kubectl edit`` would); earlier occurrences keep their history. Only
+        fields that differ from the trace's own values are written (so an unedited state gives
+        the original trace object, and unchanged quantities keep their original spelling)."""
+        if state == self.initial:
+            return self.trace
+        from sim_arena_gym.trace.workloads import edit_workload
+
+        init = self.initial
+        names = self.target.container_names
+        requests: dict[str, dict[str, str | None]] = {}
+        limits: dict[str, dict[str, str | None]] = {}
+        for i, name in enumerate(names):
+            _diff(requests, name, "cpu", init.cpu[i], state.cpu[i], format_cpu)
+            _diff(requests, name, "memory", init.memory[i], state.memory[i], format_memory)
+            _diff(limits, name, "cpu", init.cpu_limit[i], state.cpu_limit[i], format_cpu)
+            _diff(limits, name, "memory", init.memory_limit[i], state.memory_limit[i], format_memory)
+        return edit_workload(
+            self.trace,
+            self.scenario.workload,
+            requests=requests or None,
+            limits=limits or None,
+            replicas=state.replicas if state.replicas != init.replicas else None,
+            occurrences="last",
+        )
+
+
+def _diff(out: dict[str, dict[str, str | None]], name: str, key: str, old: int | None, new: int | None, fmt: Any) -> None:
+    if new != old:
+        out.setdefault(name, {})[key] = None if new is None else fmt(new)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Loading
+
+
+_TRACE_CACHE: "OrderedDict[tuple[str, int, int], Trace]" = OrderedDict()
+_TRACE_CACHE_SIZE = 64
+
+
+def load_trace_cached(path: str | Path) -> Trace:
+    """Read a trace file, cached per process by (resolved path, modification time, size), so that
+    several envs (a vector env, ``check_env`` re-making the env) share one parsed trace."""
+    from sim_arena_gym.trace.codec import load_trace
+
+    p = Path(path)
+    try:
+        st = p.stat()
+        key = (str(p.resolve()), st.st_mtime_ns, st.st_size)
+    except OSError:
+        return load_trace(p)  # raises the codec's clear error
+    trace = _TRACE_CACHE.get(key)
+    if trace is None:
+        trace = load_trace(p)
+        _TRACE_CACHE[key] = trace
+        if len(_TRACE_CACHE) > _TRACE_CACHE_SIZE:
+            _TRACE_CACHE.popitem(last=False)
+    else:
+        _TRACE_CACHE.move_to_end(key)
+    return trace
+
+
+def load_scenario_trace(scenario: Scenario) -> Trace:
+    """The scenario's trace: ``scenario.trace`` when held in memory, else read (cached) from
+    ``trace_path``."""
+    if scenario.trace is not None:
+        return scenario.trace
+    if scenario.trace_path is None:
+        from sim_arena_gym.trace.errors import TraceError
+
+        raise TraceError(f"scenario {scenario.id!r} has neither a trace nor a trace file")
+    return load_trace_cached(scenario.trace_path)
+
+
+def build_context(
+    index: int, scenario: Scenario, *, edit_containers: str, replicas_cap: int
+) -> ScenarioContext:
+    """Load ``scenario`` and derive its context. Raises ``TraceError`` for a bad trace or workload."""
+    from sim_arena_gym.trace.errors import WorkloadError
+    from sim_arena_gym.trace.workloads import find_workload
+
+    trace = load_scenario_trace(scenario)
+    info = find_workload(trace, scenario.workload)
+    containers = tuple(info.containers)
+    if not containers:
+        raise WorkloadError(f"workload {scenario.workload} has no containers to edit", file=trace.source)
+    names = tuple(c.name for c in containers)
+    cpu: list[int | None] = []
+    memory: list[int | None] = []
+    cpu_limit: list[int | None] = []
+    memory_limit: list[int | None] = []
+    for c in containers:
+        lim_cpu = _opt(c.limits.get("cpu"), cpu_millis)
+        lim_mem = _opt(c.limits.get("memory"), memory_bytes)
+        req_cpu = _opt(c.requests.get("cpu"), cpu_millis)
+        req_mem = _opt(c.requests.get("memory"), memory_bytes)
+        # The apiserver defaults a missing request to the limit; the scheduler sees that value.
+        cpu.append(lim_cpu if req_cpu is None else req_cpu)
+        memory.append(lim_mem if req_mem is None else req_mem)
+        cpu_limit.append(lim_cpu)
+        memory_limit.append(lim_mem)
+    initial = EditState(tuple(cpu), tuple(memory), tuple(cpu_limit), tuple(memory_limit), int(info.replicas))
+    if edit_containers == "first":
+        edit_indices: tuple[int, ...] = (0,)
+    else:
+        edit_indices = tuple(range(len(names)))
+    target = EditTarget(names, edit_indices, scalable=scenario.workload.kind != "Pod")
+    pools = [p for p in scenario.node_pools if p.count > 0]
+    node_cpu = max((cpu_millis(p.cpu) for p in pools), default=0)
+    node_mem = max((memory_bytes(p.memory) for p in pools), default=0)
+    constants = ScenarioConstants(
+        target=int(scenario.target_replicas if scenario.target_replicas is not None else info.replicas),
+        node_cpu_millis=node_cpu,
+        node_memory_bytes=node_mem,
+        cluster_cpu_millis=sum(cpu_millis(p.cpu) * p.count for p in pools),
+        cluster_memory_bytes=sum(memory_bytes(p.memory) * p.count for p in pools),
+        node_count=sum(p.count for p in pools),
+        replicas_cap=replicas_cap,
+    )
+    floors = tuple(
+        ContainerFloor(
+            _opt((scenario.usage_floors.get(n) or {}).get("cpu"), cpu_millis),
+            _opt((scenario.usage_floors.get(n) or {}).get("memory"), memory_bytes),
+        )
+        for n in names
+    )
+    return ScenarioContext(index, scenario, trace, target, initial, constants, floors)
+
+
+def _opt(value: object, parse: Any) -> int | None:
+    return None if value is None else parse(value if isinstance(value, (int, float)) else str(value))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Views
+
+
+class StateView:
+    """What one backend run says about one edit state, reduced for the env (immutable by convention).
+
+    Attributes:
+        state: the edit state that was simulated.
+        outcome: the backend's :class:`ClusterOutcome` (for rendering and planners).
+        ready, pending, total: pods of the target workload (Running+Ready, Pending, non-terminal).
+        oom_killed: Running pods not Ready because a container is OOMKilled (CrashLoopBackOff).
+        throttled: Ready pods whose CPU request is below the usage floor.
+        success: exactly ``target`` pods Ready, none Pending, no other pod left.
+        pending_reasons: distinct pending reasons, sorted (``("Insufficient cpu",)``).
+        scheduling_message: FailedScheduling message of a Pending target pod (``""`` if none).
+        free_cpu_fraction, free_memory_fraction: unrequested share of the cluster's allocatable.
+        pod_cpu_millis, pod_memory_bytes: the pod template's requests, summed over containers.
+        requests, limits: per container, ``((name, (("cpu", "500m"), ("memory", "256Mi"))), ...)``.
+        transitions: ``(next state, blocked reason)`` per action id.
+        mask: 1/0 per action id (not blocked / blocked).
+        obs: the state-dependent part of the observation (read-only float32 array).
+    """
+
+    __slots__ = (
+        "state", "outcome", "ready", "pending", "total", "oom_killed", "throttled", "success",
+        "pending_reasons", "scheduling_message", "free_cpu_fraction", "free_memory_fraction",
+        "pod_cpu_millis", "pod_memory_bytes", "requests", "limits", "transitions", "mask",
+        "mask_array", "obs",
+    )  # fmt: skip
+
+    state: EditState
+    outcome: ClusterOutcome
+    ready: int
+    pending: int
+    total: int
+    oom_killed: int
+    throttled: int
+    success: bool
+    pending_reasons: tuple[str, ...]
+    scheduling_message: str
+    free_cpu_fraction: float
+    free_memory_fraction: float
+    pod_cpu_millis: int
+    pod_memory_bytes: int
+    requests: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
+    limits: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
+    transitions: tuple[Transition, ...]
+    mask: tuple[int, ...]
+    mask_array: np.ndarray
+    obs: np.ndarray
+
+    def requests_dict(self) -> dict[str, dict[str, str]]:
+        """Fresh ``{container: {"cpu": "500m", "memory": "256Mi"}}`` (requests)."""
+        return {name: dict(items) for name, items in self.requests}
+
+    def limits_dict(self) -> dict[str, dict[str, str]]:
+        """Fresh ``{container: {...}}`` (limits; a resource without a limit is absent)."""
+        return {name: dict(items) for name, items in self.limits}
+
+
+def build_view(
+    ctx: ScenarioContext,
+    state: EditState,
+    outcome: ClusterOutcome,
+    actions: "ActionSet",
+    encoder: Any,
+) -> StateView:
+    """Reduce ``outcome`` (the run of ``state``) to a :class:`StateView`, with the encoder's state part."""
+    wl = outcome.workload(ctx.workload_key)
+    target = ctx.constants.target
+    view = StateView()
+    view.state = state
+    view.outcome = outcome
+    view.ready = int(wl.ready)
+    view.pending = int(wl.pending)
+    view.total = int(wl.total)
+    view.oom_killed = int(wl.crashlooping)
+    view.throttled = int(wl.throttled)
+    view.success = bool(wl.ready == target and wl.pending == 0 and wl.total == target)
+    view.pending_reasons = tuple(sorted(wl.pending_reasons))
+    view.scheduling_message = wl.scheduling_message
+    alloc_cpu = sum(n.allocatable_cpu_millis for n in outcome.nodes)
+    alloc_mem = sum(n.allocatable_memory_bytes for n in outcome.nodes)
+    used_cpu = sum(n.requested_cpu_millis for n in outcome.nodes)
+    used_mem = sum(n.requested_memory_bytes for n in outcome.nodes)
+    view.free_cpu_fraction = _clip01(1.0 - used_cpu / alloc_cpu) if alloc_cpu > 0 else 0.0
+    view.free_memory_fraction = _clip01(1.0 - used_mem / alloc_mem) if alloc_mem > 0 else 0.0
+    view.pod_cpu_millis = sum(v or 0 for v in state.cpu)
+    view.pod_memory_bytes = sum(v or 0 for v in state.memory)
+    names = ctx.target.container_names
+    view.requests = tuple(
+        (name, _quantities(state.cpu[i], state.memory[i])) for i, name in enumerate(names)
+    )
+    view.limits = tuple(
+        (name, _quantities(state.cpu_limit[i], state.memory_limit[i])) for i, name in enumerate(names)
+    )
+    view.transitions = actions.transitions(state, ctx.target)
+    view.mask = mask_of(view.transitions)
+    view.mask_array = np.array(view.mask, dtype=np.int8)
+    view.mask_array.flags.writeable = False
+    obs = encoder.encode_state(view, ctx)
+    obs.flags.writeable = False
+    view.obs = obs
+    return view
+
+
+def _quantities(cpu: int | None, memory: int | None) -> tuple[tuple[str, str], ...]:
+    out: list[tuple[str, str]] = []
+    if cpu is not None:
+        out.append(("cpu", format_cpu(cpu)))
+    if memory is not None:
+        out.append(("memory", format_memory(memory)))
+    return tuple(out)
+
+
+def _clip01(x: float) -> float:
+    return 0.0 if x < 0.0 else 1.0 if x > 1.0 else x
+
+
+class OutcomeCache:
+    """A bounded LRU of :class:`StateView` keyed by ``(scenario index, edit state)``.
+
+    The MDP is deterministic (a backend replays the same trace to the same outcome), so memoising is
+    exact: a hit returns what a new run would. ``maxsize=0`` disables it."""
+
+    def __init__(self, maxsize: int) -> None:
+        if not isinstance(maxsize, int) or isinstance(maxsize, bool) or maxsize < 0:
+            raise ValueError(f"outcome_cache_size {maxsize!r}: expected a non-negative integer")
+        self.maxsize = maxsize
+        self._data: "OrderedDict[Hashable, StateView]" = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def get(self, key: Hashable) -> StateView | None:
+        view = self._data.get(key)
+        if view is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        self._data.move_to_end(key)
+        return view
+
+    def peek(self, key: Hashable) -> StateView | None:
+        """Like :meth:`get` without touching recency or statistics."""
+        return self._data.get(key)
+
+    def put(self, key: Hashable, view: StateView) -> None:
+        if self.maxsize == 0:
+            return
+        self._data[key] = view
+        if len(self._data) > self.maxsize:
+            self._data.popitem(last=False)
+
+    def clear(self) -> None:
+        self._data.clear()
+        self.hits = self.misses = 0
+
+    def stats(self) -> Mapping[str, int]:
+        return {"size": len(self._data), "maxsize": self.maxsize, "hits": self.hits, "misses": self.misses}
