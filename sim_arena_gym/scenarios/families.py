@@ -298,95 +298,96 @@ def _over(rand: Rand, threshold: int, step: int, grid: int, max_steps: int) -> t
 # Families
 
 
-def very_bad_cpu(rand: Rand) -> FamilyDraft:
-    """Each pod asks for more CPU than any node has (16.25 to 20 CPU on 16-CPU nodes): all Pending."""
+@dataclass(frozen=True)
+class _Bottleneck:
+    """The resource a single-resource family gets wrong, and how the other one is drawn.
+
+    ``too_large_*`` parameterise the very-bad family (more than a node has), ``packing_*`` the
+    slightly-bad one (a little too much to pack ``p`` pods per node)."""
+
+    label: str  # "CPU" or "memory", as the descriptions say it
+    node_label: str  # "16-CPU" or "32Gi"
+    node_amount: int  # node allocatable (millicores or bytes)
+    step: int  # the env's default step (millicores or bytes)
+    grid: int  # requests are drawn on this grid
+    too_large_max_steps: int
+    packing_max_steps: int
+    text: Callable[[int], str]  # quantity string of an amount
+    small_other: Callable[[Rand, int], int]  # draws the other resource's (harmless) request
+
+    def cpu_memory(self, amount: int, other: int) -> tuple[int, int]:
+        """``(cpu millis, memory bytes)`` with ``amount`` on this resource and ``other`` on the other."""
+        return (amount, other) if self.label == "CPU" else (other, amount)
+
+
+_CPU = _Bottleneck("CPU", "16-CPU", NODE_CPU_MILLIS, CPU_STEP_MILLIS, 250, 8, 6, cpu_str, _small_memory)
+_MEMORY = _Bottleneck("memory", "32Gi", NODE_MEMORY_BYTES, MEMORY_STEP_BYTES, 256 * MiB, 10, 8, memory_str, _small_cpu)
+
+
+def _too_large(rand: Rand, res: _Bottleneck) -> FamilyDraft:
+    """Each pod asks for more of ``res`` than any node has: all Pending."""
     (pool,) = _standard_nodes(rand)
     replicas = rand.between(1, pool.count)
     namespace, name = _app(rand)
-    cpu, steps = _over(rand, NODE_CPU_MILLIS, CPU_STEP_MILLIS, 250, 8)
-    memory = _small_memory(rand, 1)
+    amount, steps = _over(rand, res.node_amount, res.step, res.grid, res.too_large_max_steps)
+    other = res.small_other(rand, 1)
     start, ts = _start(rand)
-    obj = _single(rand, namespace, name, replicas, cpu, memory)
+    obj = _single(rand, namespace, name, replicas, *res.cpu_memory(amount, other))
     return FamilyDraft(
         workload=WorkloadRef("Deployment", namespace, name),
         node_pools=(pool,),
         target=replicas,
-        usage_floors={name: _floors(rand, NODE_CPU_MILLIS - CPU_STEP_MILLIS, memory)},
+        usage_floors={name: _floors(rand, *res.cpu_memory(res.node_amount - res.step, other))},
         events=_events(start, (ts, [obj])),
-        description=(f"{namespace}/{name} asks {cpu_str(cpu)} CPU per pod, more than a 16-CPU node has; "
-                     f"all {replicas} pods Pending on {pool.count} nodes"),
+        description=(f"{namespace}/{name} asks {res.text(amount)} {res.label} per pod, more than a "
+                     f"{res.node_label} node has; all {replicas} pods Pending on {pool.count} nodes"),
         min_actions=steps,
     )
+
+
+def _packing(rand: Rand, res: _Bottleneck) -> FamilyDraft:
+    """Pods ask a little too much of ``res`` to pack ``p`` per node; the extra replicas stay Pending."""
+    (pool,) = _standard_nodes(rand, 2, 4)
+    per_node = rand.choice((2, 2, 3, 4))
+    replicas = _replicas_needing(rand, pool.count, per_node)
+    threshold = res.node_amount // per_node
+    amount, steps = _over(rand, threshold, res.step, res.grid, res.packing_max_steps)
+    other = res.small_other(rand, per_node)
+    namespace, name = _app(rand)
+    start, ts = _start(rand)
+    obj = _single(rand, namespace, name, replicas, *res.cpu_memory(amount, other))
+    fit = res.node_amount // amount
+    return FamilyDraft(
+        workload=WorkloadRef("Deployment", namespace, name),
+        node_pools=(pool,),
+        target=replicas,
+        usage_floors={name: _floors(rand, *res.cpu_memory(threshold - res.step, other))},
+        events=_events(start, (ts, [obj])),
+        description=(f"{namespace}/{name}: {replicas} pods of {res.text(amount)} {res.label}; only {fit} fit per "
+                     f"{res.node_label} node, so {replicas - fit * pool.count} stay Pending on {pool.count} nodes"),
+        min_actions=steps,
+    )
+
+
+def very_bad_cpu(rand: Rand) -> FamilyDraft:
+    """Each pod asks for more CPU than any node has (16.25 to 20 CPU on 16-CPU nodes): all Pending."""
+    return _too_large(rand, _CPU)
 
 
 def very_bad_memory(rand: Rand) -> FamilyDraft:
     """Each pod asks for more memory than any node has (32.25Gi to 34.5Gi on 32Gi nodes): all Pending."""
-    (pool,) = _standard_nodes(rand)
-    replicas = rand.between(1, pool.count)
-    namespace, name = _app(rand)
-    memory, steps = _over(rand, NODE_MEMORY_BYTES, MEMORY_STEP_BYTES, 256 * MiB, 10)
-    cpu = _small_cpu(rand, 1)
-    start, ts = _start(rand)
-    obj = _single(rand, namespace, name, replicas, cpu, memory)
-    return FamilyDraft(
-        workload=WorkloadRef("Deployment", namespace, name),
-        node_pools=(pool,),
-        target=replicas,
-        usage_floors={name: _floors(rand, cpu, NODE_MEMORY_BYTES - MEMORY_STEP_BYTES)},
-        events=_events(start, (ts, [obj])),
-        description=(f"{namespace}/{name} asks {memory_str(memory)} memory per pod, more than a 32Gi node has; "
-                     f"all {replicas} pods Pending on {pool.count} nodes"),
-        min_actions=steps,
-    )
+    return _too_large(rand, _MEMORY)
 
 
 def slightly_bad_cpu(rand: Rand) -> FamilyDraft:
     """Pods ask a little too much CPU to pack ``p`` per node (e.g. 8.5 CPU on 16-CPU nodes: one fits per
     node, the other replicas stay Pending)."""
-    (pool,) = _standard_nodes(rand, 2, 4)
-    per_node = rand.choice((2, 2, 3, 4))
-    replicas = _replicas_needing(rand, pool.count, per_node)
-    threshold = NODE_CPU_MILLIS // per_node
-    cpu, steps = _over(rand, threshold, CPU_STEP_MILLIS, 250, 6)
-    memory = _small_memory(rand, per_node)
-    namespace, name = _app(rand)
-    start, ts = _start(rand)
-    obj = _single(rand, namespace, name, replicas, cpu, memory)
-    fit = NODE_CPU_MILLIS // cpu
-    return FamilyDraft(
-        workload=WorkloadRef("Deployment", namespace, name),
-        node_pools=(pool,),
-        target=replicas,
-        usage_floors={name: _floors(rand, threshold - CPU_STEP_MILLIS, memory)},
-        events=_events(start, (ts, [obj])),
-        description=(f"{namespace}/{name}: {replicas} pods of {cpu_str(cpu)} CPU; only {fit} fit per 16-CPU node, "
-                     f"so {replicas - fit * pool.count} stay Pending on {pool.count} nodes"),
-        min_actions=steps,
-    )
+    return _packing(rand, _CPU)
 
 
 def slightly_bad_memory(rand: Rand) -> FamilyDraft:
     """Pods ask a little too much memory to pack ``p`` per 32Gi node; the extra replicas stay Pending."""
-    (pool,) = _standard_nodes(rand, 2, 4)
-    per_node = rand.choice((2, 2, 3, 4))
-    replicas = _replicas_needing(rand, pool.count, per_node)
-    threshold = NODE_MEMORY_BYTES // per_node
-    memory, steps = _over(rand, threshold, MEMORY_STEP_BYTES, 256 * MiB, 8)
-    cpu = _small_cpu(rand, per_node)
-    namespace, name = _app(rand)
-    start, ts = _start(rand)
-    obj = _single(rand, namespace, name, replicas, cpu, memory)
-    fit = NODE_MEMORY_BYTES // memory
-    return FamilyDraft(
-        workload=WorkloadRef("Deployment", namespace, name),
-        node_pools=(pool,),
-        target=replicas,
-        usage_floors={name: _floors(rand, cpu, threshold - MEMORY_STEP_BYTES)},
-        events=_events(start, (ts, [obj])),
-        description=(f"{namespace}/{name}: {replicas} pods of {memory_str(memory)} memory; only {fit} fit per 32Gi "
-                     f"node, so {replicas - fit * pool.count} stay Pending on {pool.count} nodes"),
-        min_actions=steps,
-    )
+    return _packing(rand, _MEMORY)
 
 
 def mixed_cpu_memory(rand: Rand) -> FamilyDraft:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping, Sequence
 
+from sim_arena_gym.trace.config import BUILTIN_POD_SPEC_TEMPLATE_PATHS
 from sim_arena_gym.trace.model import SUPPORTED_VERSION, Trace, TraceEvent
 from sim_arena_gym.trace.refs import KIND_TO_GVK, gvk_of
 
@@ -249,21 +250,13 @@ def tracer_config(kinds: Iterable[str]) -> dict[str, Any]:
     """A ``TracerConfig`` tracking ``kinds`` (``"Deployment"``, ...) with their built-in template paths.
 
     Paths are written explicitly (``podSpecTemplatePaths``), as the current SimKube writer does."""
-    paths = {
-        "Deployment": ["/spec/template"],
-        "StatefulSet": ["/spec/template"],
-        "ReplicaSet": ["/spec"],
-        "DaemonSet": ["/spec/template"],
-        "Job": ["/spec/template"],
-        "CronJob": ["/spec/jobTemplate/spec/template"],
-        "Pod": [""],
-    }
     tracked: dict[str, Any] = {}
     for kind in kinds:
-        entry: dict[str, Any] = {"podSpecTemplatePaths": list(paths[kind])}
+        gvk = KIND_TO_GVK[kind]
+        entry: dict[str, Any] = {"podSpecTemplatePaths": [BUILTIN_POD_SPEC_TEMPLATE_PATHS[gvk]]}
         if kind in ("Job", "CronJob"):
             entry["trackLifecycle"] = True
-        tracked[KIND_TO_GVK[kind]] = entry
+        tracked[gvk] = entry
     return {"trackedObjects": tracked}
 
 
