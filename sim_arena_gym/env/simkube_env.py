@@ -146,7 +146,7 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
     def default_config(cls) -> dict[str, Any]:
         """Every config key and its default.
 
-        - ``backend`` (``"embedded"``): backend name for ``make_backend`` (``"embedded"``, ``"simkube"``).
+        - ``backend`` (``"embedded"``): backend name for ``make_backend`` (``"embedded"``).
         - ``backend_options`` (``{}``): keyword arguments for the backend.
         - ``scenarios`` (``"train"``): a scenario set name (``"train"``, ``"test"``, ``"canonical"``,
           ``"all"``), the path of an ``index.json``, or a list of :class:`Scenario`.
