@@ -11,6 +11,10 @@ Cases (each run replays the whole trace and builds the ClusterOutcome):
 3. 1,000 nodes / 10,000 pods: 100 Deployments x 100 replicas, mixed requests; one Deployment edited
    before each run. Target: <= 200 ms.
 
+Traces of these shapes (Deployments created once each) take the short replay of
+``sim_arena_gym.sim.fastpath``; the canonical case is also timed with ``SimOptions(fast_path=False)``,
+the general replay that every other trace takes, for reference.
+
 Figures are medians of many runs timed with ``time.perf_counter_ns``. Run:
 ``.venv/bin/python benchmarks/bench_sim.py`` (add ``--quick`` for fewer repetitions).
 """
@@ -73,6 +77,7 @@ def _edited(trace, ref: str, values: list[str], count: int):
 
 def bench_canonical(repeat: int) -> float:
     backend = EmbeddedBackend()
+    general = EmbeddedBackend(fast_path=False)
     scenario = _scenario(3, "Deployment/default/web")
     base = build_trace([(1_700_000_000, [deployment("web", pod_spec([container("app", cpu="2", memory="1Gi")]), replicas=4)], [])])
     warm = _edited(base, "default/web", CPU_STEPS, 200)
@@ -84,6 +89,11 @@ def bench_canonical(repeat: int) -> float:
     same = [base]
     median_same, _ = _median_run(backend, same, scenario, repeat)
     print(f"canonical, same trace again (no edit, parse cache hit): median {median_same / 1e3:8.1f} us")
+    _median_run(general, warm, scenario, 200)
+    traces = _edited(base, "default/web", CPU_STEPS, repeat // 2)
+    median_general, p90_general = _median_run(general, traces, scenario, repeat // 2)
+    print(f"canonical, general replay (fast_path=False), after an edit: median {median_general / 1e3:8.1f} us  "
+          f"p90 {p90_general / 1e3:8.1f} us")
     return median
 
 
@@ -100,6 +110,10 @@ def bench_cluster(nodes: int, deployments: int, replicas: int, repeat: int, targ
     goal = f"  (target <= {target_ms:g} ms)" if target_ms else ""
     print(f"{nodes:5d} nodes / {pods:6d} pods ({running} Running): median {median / 1e6:8.2f} ms  "
           f"p90 {p90 / 1e6:8.2f} ms  = {median / pods / 1e3:5.1f} us/pod{goal}")
+    general = EmbeddedBackend(fast_path=False)
+    general.run(traces[0], scenario)
+    median_general, _ = _median_run(general, traces, scenario, max(3, repeat // 3))
+    print(f"{'':20s}general replay (fast_path=False): median {median_general / 1e6:8.2f} ms")
     return median
 
 

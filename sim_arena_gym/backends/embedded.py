@@ -1,12 +1,18 @@
 """The embedded backend: replays a trace in process with :mod:`sim_arena_gym.sim` (the default).
 
-It is deterministic and needs no cluster. It keeps two caches between runs, both keyed by object
-identity (holding a reference so that ``id()`` stays valid):
+It is deterministic and needs no cluster. Traces that only create Deployments (the common case)
+take the short replay of :mod:`~sim_arena_gym.sim.fastpath`; the others the general
+:class:`~sim_arena_gym.sim.replay.Replay`; both give the same outcome. It keeps two caches between
+runs, both keyed by object identity (holding a reference so that ``id()`` stays valid):
 
 * parsed trace objects (:class:`~sim_arena_gym.sim.parse.ObjectParser`): after an edit that
-  path-copies one Deployment, only that Deployment's changed dicts are parsed again;
+  path-copies one Deployment, only that Deployment's changed dicts are parsed again, and changed
+  dicts whose content was seen before are found by content;
 * the nodes of each scenario's node pools (:class:`~sim_arena_gym.sim.cluster.NodeSet`), with their
-  per-constraints static filter results.
+  per-constraints static filter results and the scores of empty nodes per pod request.
+
+The outcome's ``pods`` are built on first access (:meth:`ClusterOutcome.with_lazy_pods
+<sim_arena_gym.sim.outcome.ClusterOutcome.with_lazy_pods>`).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from typing import Any
 from sim_arena_gym.backends.base import BackendError
 from sim_arena_gym.scenarios.model import Scenario
 from sim_arena_gym.sim.cluster import NodeSet
+from sim_arena_gym.sim.fastpath import fast_outcome
 from sim_arena_gym.sim.nodes import build_nodes
 from sim_arena_gym.sim.observe import build_outcome
 from sim_arena_gym.sim.options import SimOptions
@@ -54,6 +61,7 @@ class EmbeddedBackend:
         self._parser = ObjectParser()
         self._nodesets: dict[int, tuple[Any, NodeSet]] = {}
         self._floors: dict[int, tuple[Any, dict]] = {}
+        self._targets: dict[int, tuple[Any, str]] = {}
 
     def _nodeset(self, scenario: Scenario) -> NodeSet:
         pools = scenario.node_pools
@@ -68,6 +76,20 @@ class EmbeddedBackend:
             self._nodesets.clear()
         self._nodesets[id(pools)] = (pools, nodeset)
         return nodeset
+
+    def _target(self, scenario: Scenario) -> str | None:
+        """``str(scenario.workload)``, remembered per workload reference."""
+        ref = scenario.workload
+        if ref is None:
+            return None
+        hit = self._targets.get(id(ref))
+        if hit is not None and hit[0] is ref:
+            return hit[1]
+        if len(self._targets) >= _CACHE_LIMIT:
+            self._targets.clear()
+        text = str(ref)
+        self._targets[id(ref)] = (ref, text)
+        return text
 
     def _usage_floors(self, scenario: Scenario) -> dict:
         floors = scenario.usage_floors
@@ -88,16 +110,26 @@ class EmbeddedBackend:
     def run(self, trace: Trace, scenario: Scenario) -> ClusterOutcome:
         """Replay ``trace`` on ``scenario``'s nodes and observe the cluster at the end.
 
+        Traces that only create Deployments take the short replay of
+        :mod:`~sim_arena_gym.sim.fastpath` (same outcome); the others the general one.
+
         Raises a :class:`~sim_arena_gym.trace.errors.TraceError` for a malformed trace object and
         :class:`BackendError` for a bad scenario or a simulation that does not settle."""
+        options = self.options
+        pools = scenario.node_pools
+        hit = self._nodesets.get(id(pools))
+        nodeset = hit[1] if hit is not None and hit[0] is pools else self._nodeset(scenario)
+        floors = self._usage_floors(scenario) if scenario.usage_floors else {}
+        # The target workload matters only for usage floors.
+        target = self._target(scenario) if floors else None
+        if options.fast_path:
+            outcome = fast_outcome(
+                trace, nodeset, self._parser, options, scenario.simkube_mode, target, floors, self.name
+            )
+            if outcome is not None:
+                return outcome
         replay = Replay(
-            trace,
-            self._nodeset(scenario),
-            self._parser,
-            self.options,
-            simkube_mode=scenario.simkube_mode,
-            target=str(scenario.workload) if scenario.workload is not None else None,
-            floors=self._usage_floors(scenario),
+            trace, nodeset, self._parser, options, simkube_mode=scenario.simkube_mode, target=target, floors=floors
         )
         try:
             replay.run()
@@ -110,3 +142,4 @@ class EmbeddedBackend:
         self._parser.clear()
         self._nodesets.clear()
         self._floors.clear()
+        self._targets.clear()

@@ -19,6 +19,7 @@ Modules, one job each:
 ``cron``       CronJob schedules
 ``names``      deterministic template hashes and pod names
 ``replay``     events in time order, timers, settling, SimKube mutation, usage floors
+``fastpath``   the same outcome, computed directly, for traces that only create Deployments
 ``observe``    the ClusterOutcome
 ``options``    SimOptions and KubeVersion
 ============== =======================================================================================

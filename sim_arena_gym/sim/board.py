@@ -55,6 +55,37 @@ except ImportError:  # pragma: no cover
     np = None  # type: ignore[assignment]
 
 
+#: :func:`~sim_arena_gym.sim.scoring.base_score` by its arguments: nodes in the same state score the
+#: same, and the list path looks a score up (a tuple and a dict probe) instead of recomputing it.
+_SCORES: dict[tuple[int, int, int, int, int, int, bool], int] = {}
+
+
+def _score(key: tuple[int, int, int, int, int, int, bool]) -> int:
+    """``base_score(*key)``, remembered in :data:`_SCORES`."""
+    score = base_score(*key)
+    if len(_SCORES) >= 16384:
+        _SCORES.clear()
+    _SCORES[key] = score
+    return score
+
+
+#: Node sets up to this size keep their empty-node scores per request (StaticResult.empty_boards).
+_EMPTY_BOARD_NODES = 64
+
+
+def _vector_nodes(ns: Any) -> bool:
+    """The node set's allocatable values suit int64 arrays (some nodes, all with CPU and memory, none
+    beyond 2**50); computed once per node set."""
+    ok = ns.vector_ok
+    if ok is None:
+        ok = ns.vector_ok = bool(
+            ns.alloc_cpu and min(ns.alloc_cpu) > 0 and min(ns.alloc_mem) > 0
+            and max(ns.alloc_cpu) < _VECTOR_LIMIT and max(ns.alloc_mem) < _VECTOR_LIMIT
+            and max(ns.alloc_eph) < _VECTOR_LIMIT
+        )  # fmt: skip
+    return ok
+
+
 class Board:
     """Scores of the nodes for pods of one class; see the module docstring.
 
@@ -85,7 +116,7 @@ class Board:
         self.balanced = not (request.best_effort and version.balanced_skips_best_effort)
         self.zones = ns.has_zones and group is not None
         self.prefer = static.prefer_taints
-        n = len(ns)
+        n = len(ns.nodes)
         counts = cluster.group_counts.get(group) if group is not None else None
         self.vector = bool(
             vector
@@ -93,9 +124,7 @@ class Board:
             and not self.zones
             and self.prefer is None
             and not request.scalar
-            and ns.alloc_cpu and min(ns.alloc_cpu) > 0 and min(ns.alloc_mem) > 0
-            and max(ns.alloc_cpu) < _VECTOR_LIMIT and max(ns.alloc_mem) < _VECTOR_LIMIT
-            and max(ns.alloc_eph) < _VECTOR_LIMIT
+            and _vector_nodes(ns)
         )
         self.hist: dict[int, int] = {}  # group count -> feasible nodes with it
         self._total: Any = None  # vector path: base + spread bonus per node
@@ -112,7 +141,7 @@ class Board:
         c = self.cluster
         ns = c.nodeset
         r = self.r
-        return base_score(
+        key = (
             ns.alloc_cpu[i],
             ns.alloc_mem[i],
             c.nz_cpu[i] + r.nonzero_cpu_millis,
@@ -121,16 +150,56 @@ class Board:
             c.req_mem[i] + r.memory_bytes,
             self.balanced,
         )
+        score = _SCORES.get(key)
+        return score if score is not None else _score(key)
 
     def _init_list(self, n: int, counts: dict[int, int] | None) -> None:
         cluster, r = self.cluster, self.r
+        ns = cluster.nodeset
+        alloc_cpu, alloc_mem, alloc_eph, alloc_pods = ns.alloc_cpu, ns.alloc_mem, ns.alloc_eph, ns.alloc_pods
+        req_cpu, req_mem, req_eph = cluster.req_cpu, cluster.req_mem, cluster.req_eph
+        nz_cpu, nz_mem, npods = cluster.nz_cpu, cluster.nz_mem, cluster.npods
+        cpu, mem, eph, scalar = r.cpu_millis, r.memory_bytes, r.ephemeral_bytes, r.scalar
+        nzc, nzm = r.nonzero_cpu_millis, r.nonzero_memory_bytes
+        balanced = self.balanced
+        scores = _SCORES
+        static = self.static
+        empty = None
+        if not cluster.version and not counts and n <= _EMPTY_BOARD_NODES:  # every node is empty
+            empty = (cpu, mem, eph, scalar, nzc, nzm, balanced)
+            known = static.empty_boards.get(empty)
+            if known is not None:
+                self._start_list(n, known[0].copy(), known[1].copy(), counts)
+                return
         base = [NEG] * n
         feasible = []
-        base_of = self._base
-        for i in self.static.passing:
-            if fits(cluster, i, r):
-                base[i] = base_of(i)
-                feasible.append(i)
+        for i in static.passing:
+            if (
+                npods[i] + 1 > alloc_pods[i]
+                or (cpu and cpu > alloc_cpu[i] - req_cpu[i])
+                or (mem and mem > alloc_mem[i] - req_mem[i])
+                or (eph and eph > alloc_eph[i] - req_eph[i])
+                or (scalar and not fits(cluster, i, r))
+            ):  # filters.fits, written out
+                continue
+            key = (
+                alloc_cpu[i], alloc_mem[i], nz_cpu[i] + nzc, nz_mem[i] + nzm, req_cpu[i] + cpu, req_mem[i] + mem,
+                balanced,
+            )  # the arguments of base_score, as in _base
+            score = scores.get(key)
+            base[i] = score if score is not None else _score(key)
+            feasible.append(i)
+        if empty is not None:
+            # The filter and score results on empty nodes depend on the request alone: keep them
+            # with the static filter results (a template's "constants" on this node set).
+            if len(static.empty_boards) >= 256:
+                static.empty_boards.clear()
+            static.empty_boards[empty] = (base.copy(), feasible.copy())
+        self._start_list(n, base, feasible, counts)
+
+    def _start_list(self, n: int, base: list[int], feasible: list[int], counts: dict[int, int] | None) -> None:
+        """The list-path state from the per-node base scores (``NEG``: infeasible) and the feasible
+        nodes, with the group's pod counts per node."""
         cnt = [0] * n
         hist = self.hist
         if counts:
@@ -323,6 +392,112 @@ class Board:
             if t > best_total:
                 best, best_total = i, t
         return best
+
+    def fill(self, limit: int, priority: int) -> list[int]:
+        """Place up to ``limit`` pods of this class one after another: each goes to the node
+        :meth:`select` picks and is counted there (:meth:`Cluster.assume
+        <sim_arena_gym.sim.cluster.Cluster.assume>` with this board's group and ``priority``, then
+        :meth:`bound`) before the next choice. Stops at the first pod that fits nowhere. Returns the
+        chosen nodes, in order.
+
+        The same choices as calling those three in turn (the general path does exactly that); for the
+        list path with a spread group and neither zones nor PreferNoSchedule taints -- the common
+        case -- the loop is written out with local variables."""
+        cluster, group, r = self.cluster, self.group, self.r
+        chosen: list[int] = []
+        if self.vector or self.zones or self.prefer is not None or group is None or r.scalar:
+            for _ in range(limit):
+                j = self.select()
+                if j < 0:
+                    break
+                cluster.assume(r, group, priority, j)
+                self.bound(j)
+                chosen.append(j)
+            return chosen
+        ns = cluster.nodeset
+        alloc_cpu, alloc_mem, alloc_eph, alloc_pods = ns.alloc_cpu, ns.alloc_mem, ns.alloc_eph, ns.alloc_pods
+        req_cpu, req_mem, req_eph = cluster.req_cpu, cluster.req_mem, cluster.req_eph
+        nz_cpu, nz_mem, npods = cluster.nz_cpu, cluster.nz_mem, cluster.npods
+        cpu, mem, eph = r.cpu_millis, r.memory_bytes, r.ephemeral_bytes
+        nzc, nzm = r.nonzero_cpu_millis, r.nonzero_memory_bytes
+        balanced = self.balanced
+        base, cnt, feasible, hist = self.base, self.cnt, self.feasible, self.hist
+        scores = _SCORES
+        bonus: dict[int, int] | None = None  # the spread bonus table, while count and hist keys hold
+        count = self.count
+        max_cnt = self.max_cnt
+        for _ in range(limit):
+            # select()
+            if count == 0:
+                break
+            if count == 1:
+                j = feasible[0]
+            else:
+                if bonus is None:  # _spread_bonus(), memo hit written out
+                    bonus = _BONUS_MEMO.get((count, *sorted(hist)))
+                    if bonus is None:
+                        self.count = count
+                        bonus = self._spread_bonus()
+                j, best_total = -1, NEG
+                for i in feasible:
+                    t = base[i] + bonus[cnt[i]]
+                    if t > best_total:
+                        j, best_total = i, t
+            # cluster.assume(r, group, priority, j), less the group and priority counts (added below)
+            req_cpu[j] += cpu
+            req_mem[j] += mem
+            if eph:
+                req_eph[j] += eph
+            nz_cpu[j] += nzc
+            nz_mem[j] += nzm
+            npods[j] += 1
+            # bound(j): j was feasible; its group count goes up by one
+            old_cnt = cnt[j]
+            new_cnt = cnt[j] = old_cnt + 1
+            if new_cnt > max_cnt:
+                max_cnt = new_cnt
+            left = hist[old_cnt] - 1
+            if left:
+                hist[old_cnt] = left
+            else:
+                del hist[old_cnt]
+                bonus = None
+            if (
+                npods[j] >= alloc_pods[j]
+                or (cpu and cpu > alloc_cpu[j] - req_cpu[j])
+                or (mem and mem > alloc_mem[j] - req_mem[j])
+                or (eph and eph > alloc_eph[j] - req_eph[j])
+            ):  # no longer fits (filters.fits)
+                base[j] = NEG
+                count -= 1
+                feasible.remove(j)
+                bonus = None
+            else:
+                key = (
+                    alloc_cpu[j], alloc_mem[j], nz_cpu[j] + nzc, nz_mem[j] + nzm, req_cpu[j] + cpu, req_mem[j] + mem,
+                    balanced,
+                )  # the arguments of base_score, as in _base
+                score = scores.get(key)
+                base[j] = score if score is not None else _score(key)
+                seen = hist.get(new_cnt)
+                if seen is None:
+                    hist[new_cnt] = 1
+                    bonus = None
+                else:
+                    hist[new_cnt] = seen + 1
+            chosen.append(j)
+        self.count = count
+        self.max_cnt = max_cnt
+        if chosen:
+            counts = cluster.group_counts.get(group)
+            if counts is None:
+                counts = cluster.group_counts[group] = {}
+            for j in chosen:  # the board's cnt mirrors the group's counts
+                counts[j] = cnt[j]
+            priority_counts = cluster.priority_counts
+            priority_counts[priority] = priority_counts.get(priority, 0) + len(chosen)
+            cluster.version += len(chosen)
+        return chosen
 
     # -- updating ----------------------------------------------------------------------------------
 

@@ -121,7 +121,7 @@ class StaticResult:
             ``None`` when no node has such a taint.
     """
 
-    __slots__ = ("reasons", "passing", "counts", "affinity_ok", "prefer_taints", "mask")
+    __slots__ = ("reasons", "passing", "counts", "affinity_ok", "prefer_taints", "mask", "empty_boards")
 
     def __init__(
         self,
@@ -139,6 +139,8 @@ class StaticResult:
         self.affinity_ok = affinity_ok
         self.prefer_taints = prefer_taints
         self.mask: Any = None  # numpy bool array, built on demand by the vector board
+        #: request -> (base scores, feasible nodes) on empty nodes, kept by the list board
+        self.empty_boards: dict[tuple, tuple[list[int], list[int]]] = {}
 
 
 class NodeSet:
@@ -167,6 +169,13 @@ class NodeSet:
         self.has_prefer_taints = any(t.effect == "PreferNoSchedule" for n in self.nodes for t in n.taints)
         self._static: dict[tuple[int, KubeVersion], tuple[SchedulingConstraints, StaticResult]] = {}
         self.arrays: Any = None  # numpy views of the allocatable lists, built on demand
+        self.vector_ok: bool | None = None  # allocatable values suit the numpy board (board.py)
+        self.zeros = [0] * len(self.nodes)  # copied for each replay's usage lists
+        self.indices = range(len(self.nodes))
+        #: (node index, requested cpu, memory, pod count) -> its NodeOutcome (observe.node_outcomes)
+        self.outcomes: dict[tuple[int, int, int, int], Any] = {}
+        #: (requested cpu, memory, pod count per node) -> the tuple of NodeOutcomes
+        self.outcome_tuples: dict[tuple[tuple[int, ...], ...], tuple[Any, ...]] = {}
 
     def __len__(self) -> int:
         return len(self.nodes)
@@ -189,17 +198,21 @@ class NodeSet:
 class Cluster:
     """Mutable usage of one replay: pods per node and what they request (checklist 9)."""
 
-    def __init__(self, nodeset: NodeSet) -> None:
-        n = len(nodeset)
+    def __init__(self, nodeset: NodeSet, *, track_pods: bool = True) -> None:
+        """``track_pods=False`` keeps no pod objects per node (``node_pods`` is ``None``): for
+        :meth:`assume` only, as the fast replay of :mod:`~sim_arena_gym.sim.fastpath` does."""
+        zeros = nodeset.zeros
         self.nodeset = nodeset
-        self.req_cpu = [0] * n
-        self.req_mem = [0] * n
-        self.req_eph = [0] * n
-        self.nz_cpu = [0] * n
-        self.nz_mem = [0] * n
-        self.npods = [0] * n
-        self.req_scalar: list[dict[str, int]] = [{} for _ in range(n)]
-        self.node_pods: list[dict[int, Pod]] = [{} for _ in range(n)]
+        self.req_cpu = zeros.copy()
+        self.req_mem = zeros.copy()
+        self.req_eph = zeros.copy()
+        self.nz_cpu = zeros.copy()
+        self.nz_mem = zeros.copy()
+        self.npods = zeros.copy()
+        self.req_scalar: list[dict[str, int]] = [{} for _ in zeros]
+        self.node_pods: list[dict[int, Pod]] = (
+            [{} for _ in zeros] if track_pods else None  # type: ignore[assignment]
+        )
         #: topology-spread group -> {node index: matching pods on it}
         self.group_counts: dict[Any, dict[int, int]] = {}
         #: priority -> number of bound pods with it (preemption needs "any lower priority?")
@@ -209,7 +222,13 @@ class Cluster:
 
     def bind(self, pod: Pod, i: int) -> None:
         """Assume ``pod`` onto node ``i``: its request counts there from now on."""
-        r = pod.request
+        self.assume(pod.request, pod.group, pod.priority, i)
+        self.node_pods[i][pod.uid] = pod
+        pod.node = i
+
+    def assume(self, r: PodRequest, group: Any, priority: int, i: int) -> None:
+        """Count a pod's request, spread group and priority on node ``i`` (the usage part of
+        :meth:`bind`; the fast replay of :mod:`~sim_arena_gym.sim.fastpath` keeps no pod objects)."""
         self.req_cpu[i] += r.cpu_millis
         self.req_mem[i] += r.memory_bytes
         self.req_eph[i] += r.ephemeral_bytes
@@ -220,15 +239,13 @@ class Cluster:
             bucket = self.req_scalar[i]
             for name, value in r.scalar:
                 bucket[name] = bucket.get(name, 0) + value
-        self.node_pods[i][pod.uid] = pod
-        group = pod.group
         if group is not None:
             counts = self.group_counts.get(group)
             if counts is None:
                 counts = self.group_counts[group] = {}
             counts[i] = counts.get(i, 0) + 1
-        self.priority_counts[pod.priority] = self.priority_counts.get(pod.priority, 0) + 1
-        pod.node = i
+        priority_counts = self.priority_counts
+        priority_counts[priority] = priority_counts.get(priority, 0) + 1
         self.version += 1
 
     def unbind(self, pod: Pod) -> None:

@@ -28,6 +28,9 @@ __all__ = ["fits", "fit_reasons", "static_filter", "UNSCHEDULABLE_TAINT"]
 
 #: Taint the node lifecycle controller puts on cordoned nodes; tolerating it passes NodeUnschedulable.
 UNSCHEDULABLE_TAINT = Taint("node.kubernetes.io/unschedulable", "", "NoSchedule")
+_INSUFFICIENT_CPU = insufficient("cpu")
+_INSUFFICIENT_MEMORY = insufficient("memory")
+_INSUFFICIENT_EPHEMERAL = insufficient("ephemeral-storage")
 
 
 def static_filter(constraints: SchedulingConstraints, nodeset: NodeSet, version: KubeVersion) -> StaticResult:
@@ -90,26 +93,36 @@ def fit_reasons(
     reasons: list[str] = []
     unresolvable = False
     f_pods, f_cpu, f_mem, f_eph = freed
-    if cluster.npods[i] - f_pods + 1 > ns.alloc_pods[i]:
+    alloc_pods = ns.alloc_pods[i]
+    if cluster.npods[i] - f_pods + 1 > alloc_pods:
         reasons.append(REASON_TOO_MANY_PODS)
-        unresolvable = ns.alloc_pods[i] < 1
-    if r.is_zero:
+        unresolvable = alloc_pods < 1
+    cpu, mem, eph, scalar = r.cpu_millis, r.memory_bytes, r.ephemeral_bytes, r.scalar
+    if not (cpu or mem or eph or scalar):  # r.is_zero: only the pod count applies (checklist 11)
         return reasons, unresolvable and version.unresolvable_by_size
-    checks = (
-        ("cpu", r.cpu_millis, ns.alloc_cpu[i], cluster.req_cpu[i] - f_cpu),
-        ("memory", r.memory_bytes, ns.alloc_mem[i], cluster.req_mem[i] - f_mem),
-        ("ephemeral-storage", r.ephemeral_bytes, ns.alloc_eph[i], cluster.req_eph[i] - f_eph),
-    )
-    for name, want, alloc, used in checks:
-        if want and want > alloc - used:
-            reasons.append(insufficient(name))
-            if want > alloc:
+    if cpu:
+        alloc = ns.alloc_cpu[i]
+        if cpu > alloc - (cluster.req_cpu[i] - f_cpu):
+            reasons.append(_INSUFFICIENT_CPU)
+            if cpu > alloc:
                 unresolvable = True
-    if r.scalar:
+    if mem:
+        alloc = ns.alloc_mem[i]
+        if mem > alloc - (cluster.req_mem[i] - f_mem):
+            reasons.append(_INSUFFICIENT_MEMORY)
+            if mem > alloc:
+                unresolvable = True
+    if eph:
+        alloc = ns.alloc_eph[i]
+        if eph > alloc - (cluster.req_eph[i] - f_eph):
+            reasons.append(_INSUFFICIENT_EPHEMERAL)
+            if eph > alloc:
+                unresolvable = True
+    if scalar:
         alloc_s = ns.alloc_scalar[i]
         used_s = cluster.req_scalar[i]
         freed_s = freed_scalar or {}
-        for name, want in r.scalar:
+        for name, want in scalar:
             alloc = alloc_s.get(name, 0)
             if want > alloc - (used_s.get(name, 0) - freed_s.get(name, 0)):
                 reasons.append(insufficient(name))

@@ -26,8 +26,9 @@ __all__ = ["SAFE_ALPHABET", "content_digest", "pod_suffix", "safe_encode", "temp
 #: ``k8s.io/apimachinery/pkg/util/rand`` alphanumerics without vowels and confusable characters.
 SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 
-_MEMO: dict[int, tuple[Any, int]] = {}
-_MEMO_LIMIT = 20_000
+_MEMO: dict[int, list[Any]] = {}  # id -> [value, digest, used again since the last sweep]
+_MEMO_LIMIT = 20_000  # bound of the small memos (hash labels, suffix seeds)
+_digest_limit = 4096
 
 
 def content_digest(value: Any) -> int:
@@ -36,18 +37,34 @@ def content_digest(value: Any) -> int:
     It is the CRC-32 of the value's ``marshal`` serialisation in format 2 (which writes no
     back-references, so equal values in equal key order give equal bytes in every process),
     memoised by object identity. Equal dicts written in a different key order may get different
-    digests; the simulator only uses digests for names, never to decide equality."""
+    digests; the simulator only uses digests for names, never to decide equality.
+
+    The memo is swept like the parser's object memo: an edited trace brings a fresh template each
+    run, so when it holds 4096 values, those not used again since the previous sweep are dropped."""
     found = _MEMO.get(id(value))
     if found is not None and found[0] is value:
+        found[2] = True
         return found[1]
     try:
         result = zlib.crc32(marshal.dumps(value, 2))
     except ValueError:  # not plain JSON data (should not happen for decoded traces)
         result = zlib.crc32(repr(value).encode("utf-8", "surrogatepass"))
-    if len(_MEMO) > _MEMO_LIMIT:
-        _MEMO.clear()
-    _MEMO[id(value)] = (value, result)
+    if len(_MEMO) >= _digest_limit:
+        _sweep()
+    _MEMO[id(value)] = [value, result, False]
     return result
+
+
+def _sweep() -> None:
+    """Keep the values used again since the last sweep; double the limit when most of them are."""
+    global _digest_limit
+    kept = [(key, entry) for key, entry in list(_MEMO.items()) if entry[2]]
+    _MEMO.clear()
+    for key, entry in kept:
+        entry[2] = False
+        _MEMO[key] = entry
+    if len(kept) > _digest_limit // 2:
+        _digest_limit *= 2
 
 
 _DIGIT_TABLE = str.maketrans({str(d): SAFE_ALPHABET[ord(str(d)) % len(SAFE_ALPHABET)] for d in range(10)})
@@ -60,10 +77,19 @@ def safe_encode(text: str) -> str:
     return "".join(SAFE_ALPHABET[ord(ch) % len(SAFE_ALPHABET)] for ch in text)
 
 
+_HASHES: dict[int, str] = {}
+
+
 def template_hash(digest: int, collision_count: int = 0) -> str:
     """A pod-template-hash label value for a template digest, e.g. ``"7c5ddbdf54"``."""
-    value = digest if not collision_count else zlib.crc32(collision_count.to_bytes(4, "little"), digest)
-    return safe_encode(str(value))
+    if not collision_count:
+        found = _HASHES.get(digest)
+        if found is None:
+            if len(_HASHES) > _MEMO_LIMIT:
+                _HASHES.clear()
+            found = _HASHES[digest] = safe_encode(str(digest))
+        return found
+    return safe_encode(str(zlib.crc32(collision_count.to_bytes(4, "little"), digest)))
 
 
 _SUFFIX_SPACE = len(SAFE_ALPHABET) ** 5

@@ -1,10 +1,12 @@
 """Build the :class:`~sim_arena_gym.sim.outcome.ClusterOutcome` of a finished replay.
 
-Outcome objects are created only here, once, at the end of a replay.
+Outcome objects are created here, at the end of a replay (and by :mod:`~sim_arena_gym.sim.fastpath`,
+with the same helpers and rules).
 
-* Pods: every pod that exists, in creation order. A Pending pod that failed to schedule has reason
-  ``Unschedulable`` and its FailedScheduling message; a Running pod OOMKilled by a usage floor has
-  reason ``CrashLoopBackOff``, ``last_state="OOMKilled"`` and is not Ready.
+* Pods: every pod that exists, in creation order, built on first access to ``outcome.pods``. A
+  Pending pod that failed to schedule has reason ``Unschedulable`` and its FailedScheduling message;
+  a Running pod OOMKilled by a usage floor has reason ``CrashLoopBackOff``,
+  ``last_state="OOMKilled"`` and is not Ready.
 * Nodes: allocatable, and the requests of the non-terminal pods bound to each (checklist 9).
 * Workloads (keyed ``Kind/namespace/name`` of the top-level owner): ``desired`` from the spec (1 for a
   bare Pod), counts of Ready / Pending / non-terminal pods, the distinct pending reasons (sorted), the
@@ -17,11 +19,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Callable
 
-from sim_arena_gym.sim.cluster import PENDING, RUNNING
+from sim_arena_gym.sim.cluster import PENDING, RUNNING, Cluster, Pod
 from sim_arena_gym.sim.outcome import ClusterOutcome, NodeOutcome, PodOutcome, WorkloadOutcome
 from sim_arena_gym.sim.replay import Replay
 
-__all__ = ["build_outcome", "CRASH_LOOP_BACK_OFF", "OOM_KILLED"]
+__all__ = ["build_outcome", "node_outcomes", "pod_outcomes", "CRASH_LOOP_BACK_OFF", "OOM_KILLED"]
 
 CRASH_LOOP_BACK_OFF = "CrashLoopBackOff"
 OOM_KILLED = "OOMKilled"
@@ -51,39 +53,53 @@ _pod_outcome = _positional_maker(PodOutcome)
 _node_outcome = _positional_maker(NodeOutcome)
 _workload_outcome = _positional_maker(WorkloadOutcome)
 
-def build_outcome(replay: Replay, backend: str = "embedded") -> ClusterOutcome:
-    """The outcome of ``replay`` (which must have run)."""
-    cluster = replay.cluster
+def node_outcomes(cluster: Cluster) -> tuple[NodeOutcome, ...]:
+    """Every node with what its non-terminal pods request (checklist 9).
+
+    Node outcomes are immutable, so the node set keeps one per (node, usage), and (up to 256 nodes)
+    the tuple of them per usage of all nodes: successive runs that leave the nodes in the same state
+    share them (looking them up is cheaper than building new objects)."""
     nodeset = cluster.nodeset
-    names = nodeset.names
-    pods = []
+    small = len(nodeset.nodes) <= 256
+    if small:
+        usage = (tuple(cluster.req_cpu), tuple(cluster.req_mem), tuple(cluster.npods))
+        found_all = nodeset.outcome_tuples.get(usage)
+        if found_all is not None:
+            return found_all
+    known = nodeset.outcomes
+    if len(known) >= 16384:
+        known.clear()
+    out = []
+    append = out.append
+    for i, cpu, mem, count in zip(nodeset.indices, cluster.req_cpu, cluster.req_mem, cluster.npods):
+        key = (i, cpu, mem, count)
+        found = known.get(key)
+        if found is None:
+            node = nodeset.nodes[i]
+            found = known[key] = _node_outcome(
+                node.name, node.cpu_millis, node.memory_bytes, node.pods, cpu, mem, count, node.labels
+            )
+        append(found)
+    nodes = tuple(out)
+    if small:
+        if len(nodeset.outcome_tuples) >= 256:
+            nodeset.outcome_tuples.clear()
+        nodeset.outcome_tuples[usage] = nodes
+    return nodes
+
+
+def build_outcome(replay: Replay, backend: str = "embedded") -> ClusterOutcome:
+    """The outcome of ``replay`` (which must have run). Its ``pods`` are built on first access,
+    from the replay's final pods (nothing changes them once the replay has run)."""
+    cluster = replay.cluster
+    pods = list(replay.pods.values())
     # per workload: [ready, pending, total, crashlooping, throttled, updated, first message, reasons]
     stats: dict[str, list] = {}
     controllers = {c.workload: c for c in replay.objects.values()}
-    for pod in replay.pods.values():
+    for pod in pods:
         phase = pod.phase
         running = phase is RUNNING
         pending = phase is PENDING
-        oom = running and pod.oom_killed
-        ready = pod.ready
-        r = pod.request
-        pods.append(
-            _pod_outcome(
-                pod.name,
-                pod.namespace,
-                pod.workload,
-                names[pod.node] if pod.node >= 0 else None,
-                phase,
-                ready,
-                CRASH_LOOP_BACK_OFF if oom else (pod.unschedulable_reason if pending else None),
-                pod.message if pending else "",
-                r.cpu_millis,
-                r.memory_bytes,
-                OOM_KILLED if oom else None,
-                bool(running and ready and pod.throttled),
-                pod.template_hash,
-            )
-        )
         entry = stats.get(pod.workload)
         if entry is None:
             entry = stats[pod.workload] = [0, 0, 0, 0, 0, 0, None, set()]
@@ -93,30 +109,18 @@ def build_outcome(replay: Replay, backend: str = "embedded") -> ClusterOutcome:
             if controller is None or controller.is_updated(pod):
                 entry[5] += 1
         if running:
-            if ready:
+            if pod.ready:
                 entry[0] += 1
                 if pod.throttled:
                     entry[4] += 1
-            elif oom:
+            elif pod.oom_killed:
                 entry[3] += 1
         elif pending:
             entry[1] += 1
             if entry[6] is None:
                 entry[6] = pod.message
             entry[7].update(pod.reasons)
-    nodes = tuple(
-        _node_outcome(
-            node.name,
-            node.cpu_millis,
-            node.memory_bytes,
-            node.pods,
-            cluster.req_cpu[i],
-            cluster.req_mem[i],
-            cluster.npods[i],
-            node.labels,
-        )
-        for i, node in enumerate(nodeset.nodes)
-    )
+    nodes = node_outcomes(cluster)
     elapse = replay.options.elapse_progress_deadlines
     workloads = {}
     for controller in replay.objects.values():
@@ -135,4 +139,35 @@ def build_outcome(replay: Replay, backend: str = "embedded") -> ClusterOutcome:
             entry[5],
             controller.conditions(replay, elapse_deadline=elapse),
         )
-    return ClusterOutcome(tuple(pods), nodes, workloads, replay.end_ts, backend)
+    names = cluster.nodeset.names
+    return ClusterOutcome.with_lazy_pods(lambda: pod_outcomes(pods, names), nodes, workloads, replay.end_ts, backend)
+
+
+def pod_outcomes(pods: list[Pod], names: list[str]) -> tuple[PodOutcome, ...]:
+    """The outcome of each pod (``names``: node names by index), in the given order."""
+    out = []
+    for pod in pods:
+        phase = pod.phase
+        running = phase is RUNNING
+        pending = phase is PENDING
+        oom = running and pod.oom_killed
+        ready = pod.ready
+        r = pod.request
+        out.append(
+            _pod_outcome(
+                pod.name,
+                pod.namespace,
+                pod.workload,
+                names[pod.node] if pod.node >= 0 else None,
+                phase,
+                ready,
+                CRASH_LOOP_BACK_OFF if oom else (pod.unschedulable_reason if pending else None),
+                pod.message if pending else "",
+                r.cpu_millis,
+                r.memory_bytes,
+                OOM_KILLED if oom else None,
+                bool(running and ready and pod.throttled),
+                pod.template_hash,
+            )
+        )
+    return tuple(out)

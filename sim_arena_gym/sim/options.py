@@ -98,6 +98,9 @@ class SimOptions:
         vector_min_nodes: from this many nodes on, node scoring uses numpy arrays (same results,
             see :mod:`sim_arena_gym.sim.board`).
         max_settle_rounds: safety limit on controller/scheduler rounds at one instant.
+        fast_path: replay traces that only create Deployments with the short replay of
+            :mod:`sim_arena_gym.sim.fastpath` (same outcome, several times faster). ``False`` always
+            uses the general replay (for comparing the two).
     """
 
     version: KubeVersion = KubeVersion.V1_33
@@ -106,6 +109,7 @@ class SimOptions:
     elapse_progress_deadlines: bool = False
     vector_min_nodes: int = 48
     max_settle_rounds: int = 100_000
+    fast_path: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "version", KubeVersion.parse(self.version))

@@ -7,8 +7,8 @@ nothing else. Units: CPU in millicores, memory in bytes. Workload keys are ``str
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Callable, Mapping
 
 #: Pod phases as Kubernetes reports them.
 PENDING, RUNNING, SUCCEEDED, FAILED = "Pending", "Running", "Succeeded", "Failed"
@@ -106,7 +106,7 @@ class WorkloadOutcome:
     conditions: tuple[Condition, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ClusterOutcome:
     """The whole cluster at the end of a replay.
 
@@ -116,6 +116,12 @@ class ClusterOutcome:
         workloads: per-workload counts, keyed by ``"Kind/namespace/name"``.
         end_ts: simulated time of the observation (Unix seconds).
         backend: name of the backend that produced it (``"embedded"`` or ``"simkube"``).
+
+    A backend may build ``pods`` on first access (:meth:`with_lazy_pods`): the environment reads
+    only the workload counts and the nodes on each step, and building one :class:`PodOutcome` per
+    pod would be most of the cost of a small replay. Readers cannot tell: the first access stores the
+    tuple, and equality, ``repr``, pickling and :func:`dataclasses.replace` see the same values. (The
+    class is frozen but not slotted, so that the deferred tuple has somewhere to go.)
     """
 
     pods: tuple[PodOutcome, ...]
@@ -123,6 +129,40 @@ class ClusterOutcome:
     workloads: Mapping[str, WorkloadOutcome]
     end_ts: int = 0
     backend: str = "embedded"
+
+    @classmethod
+    def with_lazy_pods(
+        cls,
+        build_pods: Callable[[], tuple[PodOutcome, ...]],
+        nodes: tuple[NodeOutcome, ...],
+        workloads: Mapping[str, WorkloadOutcome],
+        end_ts: int = 0,
+        backend: str = "embedded",
+    ) -> "ClusterOutcome":
+        """An outcome whose ``pods`` is ``build_pods()``, called once, on first access."""
+        obj = object.__new__(cls)
+        values = obj.__dict__
+        values["_build_pods"] = build_pods
+        values["nodes"] = nodes
+        values["workloads"] = workloads
+        values["end_ts"] = end_ts
+        values["backend"] = backend
+        return obj
+
+    def __getattr__(self, name: str) -> object:
+        # Called only when normal lookup fails, i.e. for ``pods`` of a lazily built outcome.
+        if name == "pods":
+            values = self.__dict__
+            build = values.get("_build_pods")
+            if build is not None:
+                pods = build()
+                values["pods"] = pods
+                del values["_build_pods"]
+                return pods
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __getstate__(self) -> dict[str, object]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
     def workload(self, key: object) -> WorkloadOutcome:
         """Counts for ``key`` (a ``WorkloadRef`` or its string); zero counts if it has no pods."""

@@ -38,7 +38,7 @@ from sim_arena_gym.sim.objects import (
     Toleration,
 )
 from sim_arena_gym.sim.requests import nano_units, pod_request
-from sim_arena_gym.trace.errors import QuantityFieldError, WorkloadError
+from sim_arena_gym.trace.errors import QuantityFieldError, TraceError, WorkloadError
 
 __all__ = [
     "KWOK_TOLERATION",
@@ -51,6 +51,7 @@ __all__ = [
 
 #: Kinds the simulator replays.
 MODELLED_KINDS = ("Deployment", "ReplicaSet", "StatefulSet", "Job", "CronJob", "Pod", "PriorityClass")
+_MODELLED = frozenset(MODELLED_KINDS)
 
 #: The toleration SimKube's driver adds to every simulated pod (checklist 35).
 KWOK_TOLERATION = Toleration(key=KWOK_PROVIDER_TAINT_KEY, operator="Exists", effect="NoSchedule")
@@ -110,11 +111,6 @@ def identity_of(obj: Mapping[str, Any]) -> tuple[str, str, str]:
     return (kind, namespace, str(meta.get("name") or ""))
 
 
-def _label(obj: Mapping[str, Any]) -> str:
-    kind, namespace, name = identity_of(obj)
-    return f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}"
-
-
 def _int_field(container: Mapping[str, Any], key: str, default: int | None, where: str) -> int | None:
     value = container.get(key, default)
     if value is None:
@@ -145,11 +141,18 @@ class ObjectParser:
 
     One parser is meant to live as long as the traces it reads (the embedded backend keeps one). The
     memo holds references to the dicts it parsed; it is cleared when it grows past ``max_entries``.
+    Top-level objects are swept instead: every run of an edited trace brings a fresh copy of the
+    edited object, which no later run shares, so when :attr:`OBJECT_SWEEP` of them are held, those not
+    parsed again since the previous sweep are dropped (the trace's unchanged objects stay). Holding
+    fewer dead copies keeps the garbage collector's work and the memory footprint small.
     """
 
     def __init__(self, max_entries: int = 50_000) -> None:
         self._max_entries = max_entries
         self.clear()
+
+    #: Top-level objects kept before a sweep (the limit doubles while most of them are in use).
+    OBJECT_SWEEP = 4096
 
     # -- memo -----------------------------------------------------------------------------------
 
@@ -168,7 +171,7 @@ class ObjectParser:
         """Forget every parsed object."""
         self._templates: dict[int, tuple[Any, Any]] = {}
         self._jobs: dict[int, tuple[Any, Any]] = {}
-        self._objects: dict[int, tuple[Any, Any]] = {}
+        self._objects: dict[int, list[Any]] = {}  # id -> [object, parsed, parsed again since the sweep]
         self._podspecs: dict[int, tuple[Any, Any]] = {}
         self._container_lists: dict[int, tuple[Any, Any]] = {}
         self._container_memo: dict[int, tuple[Any, Any]] = {}
@@ -176,7 +179,14 @@ class ObjectParser:
         self._constraint_memo: dict[tuple[int, int, int], tuple[Any, Any, Any, SchedulingConstraints]] = {}
         self._interned: dict[SchedulingConstraints, SchedulingConstraints] = {}
         self._simkube: dict[int, tuple[SchedulingConstraints, SchedulingConstraints]] = {}
+        # Content-keyed tables (see _intern): equal content parsed from different dicts shares one value.
+        self._quantity_content: dict[tuple, Mapping[str, int]] = {}
+        self._container_content: dict[tuple, ContainerSpec] = {}
+        self._container_list_content: dict[tuple, tuple[ContainerSpec, ...]] = {}
+        self._podspec_content: dict[tuple, PodSpec] = {}
+        self._strategies: dict[int, tuple[Any, tuple[str, int | str, int | str]]] = {}
         self._size = 0
+        self._object_limit = min(self.OBJECT_SWEEP, self._max_entries)
 
     def _store(self, memo: dict[int, tuple[Any, Any]], raw: Any, value: Any) -> None:
         if self._size >= self._max_entries:
@@ -185,59 +195,101 @@ class ObjectParser:
         memo[id(raw)] = (raw, value)
         self._size += 1
 
+    def _intern(self, table: dict[Any, Any], key: Any, value: Any) -> Any:
+        """``table[key]`` if present, else store and return ``value``.
+
+        The content tables key on parsed values, and on the ``id()`` of parsed parts that the stored
+        value itself references (so those ids stay valid while the entry lives). They let an edited
+        object whose changed dicts repeat known content (an agent cycling through CPU values) skip
+        building and validating them again; they are bounded like the identity memo."""
+        found = table.get(key)
+        if found is not None:
+            return found
+        if len(table) >= self._max_entries:
+            table.clear()
+        table[key] = value
+        return value
+
+    def _sweep_objects(self) -> None:
+        """Drop the top-level objects not parsed again since the previous sweep (see the class
+        docstring); double the limit when most entries stay."""
+        kept = {}
+        for key, entry in list(self._objects.items()):
+            if entry[2]:
+                entry[2] = False
+                kept[key] = entry
+        self._objects = kept
+        if len(kept) > self._object_limit // 2:
+            self._object_limit *= 2
+
     @property
     def size(self) -> int:
-        """Number of memoised parse results."""
-        return self._size
+        """Number of identity-memoised parse results (the content-keyed tables are not counted)."""
+        return self._size + len(self._objects)
 
     # -- objects --------------------------------------------------------------------------------
 
     def parse_object(self, obj: Mapping[str, Any]) -> ParsedObject | None:
         """Parse one applied object; ``None`` for kinds not modelled and DaemonSet-owned objects."""
-        memo = self._objects
-        hit = memo.get(id(obj))
+        hit = self._objects.get(id(obj))
         if hit is not None and hit[0] is obj:
+            hit[2] = True
             return hit[1]
         value = self._parse_object(obj)
-        self._store(memo, obj, value)
+        if len(self._objects) >= self._object_limit:
+            self._sweep_objects()
+        self._objects[id(obj)] = [obj, value, False]
         return value
 
     def _parse_object(self, obj: Mapping[str, Any]) -> ParsedObject | None:
-        if not _is_map(obj):
+        if type(obj) is not dict and not isinstance(obj, Mapping):
             raise WorkloadError(f"expected a Kubernetes object (a map), got {type(obj).__name__}")
         kind = obj.get("kind")
-        if kind not in MODELLED_KINDS:
-            return None
-        meta = obj.get("metadata") or {}
-        for ref in meta.get("ownerReferences") or ():
-            if _is_map(ref) and ref.get("kind") == "DaemonSet":
+        try:
+            if kind not in _MODELLED:
                 return None
-        kind, namespace, name = identity_of(obj)
-        where = _label(obj)
-        if not name:
-            raise WorkloadError("metadata.name is missing", where=where)
-        spec = obj.get("spec")
-        if kind == "PriorityClass":
-            return ParsedObject(kind, namespace, name, self._priority_class(obj, where), obj)
-        if not _is_map(spec):
-            raise WorkloadError("spec is missing", where=where)
-        if kind == "Deployment":
-            parsed: Any = self._deployment(spec, where)
-        elif kind == "ReplicaSet":
-            parsed = ReplicaSetSpec(
-                replicas=_int_field(spec, "replicas", 1, where) or 0,
-                template=self.parse_template(spec.get("template"), where),
-                min_ready_seconds=_int_field(spec, "minReadySeconds", 0, where) or 0,
-            )
-        elif kind == "StatefulSet":
-            parsed = self._statefulset(spec, where)
-        elif kind == "Job":
-            parsed = self._job(spec, where)
-        elif kind == "CronJob":
-            parsed = self._cronjob(spec, where)
-        else:  # Pod
-            labels = meta.get("labels") or {}
-            parsed = PodTemplate(labels=labels, spec=self.parse_pod_spec(spec, where), raw=obj)
+        except TypeError:  # an unhashable kind: not a modelled one
+            return None
+        kind = str(kind)
+        meta = obj.get("metadata") or {}
+        refs = meta.get("ownerReferences")
+        if refs:
+            for ref in refs:
+                if _is_map(ref) and ref.get("kind") == "DaemonSet":
+                    return None
+        # identity_of(obj), written out
+        namespace = "" if kind == "PriorityClass" else str(meta.get("namespace") or "default")
+        name = str(meta.get("name") or "")
+        # Errors below are raised without the object's label and located here, so that the label is
+        # only formatted for a bad object (the text is the same as passing it down).
+        where = ""
+        try:
+            if not name:
+                raise WorkloadError("metadata.name is missing", where=where)
+            spec = obj.get("spec")
+            if kind == "PriorityClass":
+                return ParsedObject(kind, namespace, name, self._priority_class(obj, where), obj)
+            if type(spec) is not dict and not isinstance(spec, Mapping):
+                raise WorkloadError("spec is missing", where=where)
+            if kind == "Deployment":
+                parsed: Any = self._deployment(spec, where)
+            elif kind == "ReplicaSet":
+                parsed = ReplicaSetSpec(
+                    replicas=_int_field(spec, "replicas", 1, where) or 0,
+                    template=self.parse_template(spec.get("template"), where),
+                    min_ready_seconds=_int_field(spec, "minReadySeconds", 0, where) or 0,
+                )
+            elif kind == "StatefulSet":
+                parsed = self._statefulset(spec, where)
+            elif kind == "Job":
+                parsed = self._job(spec, where)
+            elif kind == "CronJob":
+                parsed = self._cronjob(spec, where)
+            else:  # Pod
+                labels = meta.get("labels") or {}
+                parsed = PodTemplate(labels=labels, spec=self.parse_pod_spec(spec, where), raw=obj)
+        except TraceError as exc:
+            raise exc.located(where=f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}") from None
         return ParsedObject(kind, namespace, name, parsed, obj)
 
     def _priority_class(self, obj: Mapping[str, Any], where: str) -> PriorityClassSpec:
@@ -251,22 +303,49 @@ class ObjectParser:
         )
 
     def _deployment(self, spec: Mapping[str, Any], where: str) -> DeploymentSpec:
-        strategy = spec.get("strategy") or {}
-        kind = strategy.get("type") or "RollingUpdate"
-        if kind not in ("RollingUpdate", "Recreate"):
-            raise WorkloadError(f"strategy.type must be RollingUpdate or Recreate, got {kind!r}", where=where)
-        rolling = strategy.get("rollingUpdate") or {}
-        deadline = _int_field(spec, "progressDeadlineSeconds", 600, where)
+        # Fields are checked in the order the original parser used (the first bad one is reported);
+        # the parsed ``strategy`` is memoised by identity (an edit shares it).
+        get = spec.get
+        strategy = get("strategy")
+        hit = self._strategies.get(id(strategy))
+        if hit is not None and hit[0] is strategy:
+            kind, max_surge, max_unavailable = hit[1]
+        else:
+            hit = None
+            kind = (strategy or {}).get("type") or "RollingUpdate"
+            if kind not in ("RollingUpdate", "Recreate"):
+                raise WorkloadError(f"strategy.type must be RollingUpdate or Recreate, got {kind!r}", where=where)
+        deadline = get("progressDeadlineSeconds", 600)
+        if type(deadline) is not int:
+            deadline = _int_field(spec, "progressDeadlineSeconds", 600, where)
+        replicas = get("replicas", 1)
+        if type(replicas) is not int:
+            replicas = _int_field(spec, "replicas", 1, where)
+        template = self.parse_template(get("template"), where)
+        if hit is None:
+            rolling = (strategy or {}).get("rollingUpdate") or {}
+            max_surge = _int_or_percent(rolling.get("maxSurge"), "25%", where, "maxSurge")
+            max_unavailable = _int_or_percent(rolling.get("maxUnavailable"), "25%", where, "maxUnavailable")
+            if strategy is not None:
+                if len(self._strategies) >= self._max_entries:
+                    self._strategies.clear()
+                self._strategies[id(strategy)] = (strategy, (kind, max_surge, max_unavailable))
+        min_ready = get("minReadySeconds", 0)
+        if type(min_ready) is not int:
+            min_ready = _int_field(spec, "minReadySeconds", 0, where)
+        history = get("revisionHistoryLimit", 10)
+        if type(history) is not int:
+            history = _int_field(spec, "revisionHistoryLimit", 10, where)
         return DeploymentSpec(
-            replicas=_int_field(spec, "replicas", 1, where) or 0,
-            template=self.parse_template(spec.get("template"), where),
-            strategy=kind,
-            max_surge=_int_or_percent(rolling.get("maxSurge"), "25%", where, "maxSurge"),
-            max_unavailable=_int_or_percent(rolling.get("maxUnavailable"), "25%", where, "maxUnavailable"),
-            min_ready_seconds=_int_field(spec, "minReadySeconds", 0, where) or 0,
-            progress_deadline_seconds=None if deadline == _NO_DEADLINE else deadline,
-            paused=bool(spec.get("paused", False)),
-            revision_history_limit=_int_field(spec, "revisionHistoryLimit", 10, where) or 0,
+            replicas or 0,
+            template,
+            kind,
+            max_surge,
+            max_unavailable,
+            min_ready or 0,
+            None if deadline == _NO_DEADLINE else deadline,
+            bool(get("paused", False)),
+            history or 0,
         )
 
     def _statefulset(self, spec: Mapping[str, Any], where: str) -> StatefulSetSpec:
@@ -317,6 +396,11 @@ class ObjectParser:
 
     # -- pod templates and specs ----------------------------------------------------------------
 
+    # Below the top-level object, a dict is memoised by identity only when its content is new: the
+    # dicts on an edited path are fresh copies that no later trace shares (edits start from the base
+    # trace again), and equal content is found in the content tables anyway. Shared dicts (a
+    # template or a limits map the edit did not touch) were stored when first parsed.
+
     def parse_template(self, template: Any, where: str = "") -> PodTemplate:
         """A pod template ``{metadata: {labels}, spec}``; memoised by identity."""
         if not _is_map(template):
@@ -325,63 +409,93 @@ class ObjectParser:
         hit = memo.get(id(template))
         if hit is not None and hit[0] is template:
             return hit[1]
-        value = self._template(template, where)
-        self._store(memo, template, value)
-        return value
-
-    def _template(self, template: Mapping[str, Any], where: str) -> PodTemplate:
         meta = template.get("metadata") or {}
         spec = template.get("spec")
         if not _is_map(spec):
             raise WorkloadError("spec.template.spec is missing", where=where)
-        return PodTemplate(meta.get("labels") or _EMPTY_LABELS, self.parse_pod_spec(spec, where), template)
+        pod_spec, new = self._parse_pod_spec(spec, where)
+        value = PodTemplate(meta.get("labels") or _EMPTY_LABELS, pod_spec, template)
+        if new:
+            self._store(memo, template, value)
+        return value
 
     def parse_pod_spec(self, spec: Mapping[str, Any], where: str = "") -> PodSpec:
-        """A pod spec, with its scheduler request precomputed; memoised by identity."""
+        """A pod spec, with its scheduler request precomputed; memoised by identity and content."""
+        return self._parse_pod_spec(spec, where)[0]
+
+    def _parse_pod_spec(self, spec: Mapping[str, Any], where: str) -> tuple[PodSpec, bool]:
+        """(the parsed spec, whether its content was new)."""
         memo = self._podspecs
         hit = memo.get(id(spec))
         if hit is not None and hit[0] is spec:
-            return hit[1]
-        value = self._pod_spec(spec, where)
-        self._store(memo, spec, value)
-        return value
-
-    def _pod_spec(self, spec: Mapping[str, Any], where: str) -> PodSpec:
-        raw_containers = spec.get("containers")
+            return hit[1], False
+        get = spec.get
+        raw_containers = get("containers")
         if not isinstance(raw_containers, list) or not raw_containers:
             raise WorkloadError("a pod spec needs at least one container", where=where)
         containers = self._containers(raw_containers, where)
-        raw_init = spec.get("initContainers")
+        raw_init = get("initContainers")
         init = self._containers(raw_init, where) if isinstance(raw_init, list) and raw_init else ()
-        overhead = self._quantities(spec.get("overhead"), where, "overhead")
-        resources = spec.get("resources")
-        pod_resources = self._quantities(resources.get("requests"), where, "resources.requests") if resources else {}
-        priority = spec.get("priority")
-        if priority is not None and (isinstance(priority, bool) or not isinstance(priority, int)):
-            raise WorkloadError(f"priority must be an integer, got {priority!r}", where=where)
-        get = spec.get
-        return PodSpec(
-            containers,
-            init,
-            overhead,
-            pod_resources,
-            priority,
-            str(get("priorityClassName") or ""),
-            get("preemptionPolicy"),
-            self._constraints(spec),
-            get("nodeName") or None,
-            str(get("schedulerName") or "default-scheduler"),
-            bool(get("schedulingGates")),
-            str(get("restartPolicy") or "Always"),
-            pod_request(containers, init, overhead=overhead, pod_resources=pod_resources),
+        overhead = get("overhead")
+        overhead = self._quantities(overhead, where, "overhead") if overhead else _EMPTY
+        resources = get("resources")
+        pod_resources = (
+            self._quantities(resources.get("requests"), where, "resources.requests") if resources else _EMPTY
         )
+        priority = get("priority")
+        if (
+            priority is not None
+            and type(priority) is not int
+            and (isinstance(priority, bool) or not isinstance(priority, int))
+        ):
+            raise WorkloadError(f"priority must be an integer, got {priority!r}", where=where)
+        priority_class = str(get("priorityClassName") or "")
+        preemption = get("preemptionPolicy")
+        selector_raw, affinity_raw, tolerations_raw = get("nodeSelector"), get("affinity"), get("tolerations")
+        hit = self._constraint_memo.get((id(selector_raw), id(affinity_raw), id(tolerations_raw)))
+        if hit is not None and hit[0] is selector_raw and hit[1] is affinity_raw and hit[2] is tolerations_raw:
+            constraints = hit[3]  # _constraints(spec), memo hit written out
+        else:
+            constraints = self._constraints(spec)
+        node_name = get("nodeName") or None
+        scheduler = str(get("schedulerName") or "default-scheduler")
+        gated = bool(get("schedulingGates"))
+        restart = str(get("restartPolicy") or "Always")
+        # Equal fields give the very same PodSpec (and request): the parsed parts are interned, so
+        # their identities stand for their content; raw scalars are compared by value and type.
+        key = (
+            id(containers), id(init), id(overhead), id(pod_resources), priority, type(priority), priority_class,
+            preemption, type(preemption), id(constraints), node_name, type(node_name), scheduler, gated, restart,
+        )
+        table = self._podspec_content
+        try:
+            found = table.get(key)
+        except TypeError:  # an unhashable preemptionPolicy or nodeName: not shared
+            key = None
+            found = None
+        if found is not None:
+            return found, False
+        value = PodSpec(
+            containers, init, overhead, pod_resources, priority, priority_class, preemption, constraints,
+            node_name, scheduler, gated, restart,
+            pod_request(containers, init, overhead=overhead, pod_resources=pod_resources),
+        )  # fmt: skip
+        if key is not None:
+            self._intern(table, key, value)
+        self._store(memo, spec, value)
+        return value, True
 
     def _containers(self, raw: list[Any], where: str) -> tuple[ContainerSpec, ...]:
         memo = self._container_lists
         hit = memo.get(id(raw))
         if hit is not None and hit[0] is raw:
             return hit[1]
-        value = tuple(self._container(c, where) for c in raw)
+        value = (self._container(raw[0], where),) if len(raw) == 1 else tuple([self._container(c, where) for c in raw])
+        key = tuple(map(id, value))  # the containers are interned: their ids stand for their content
+        found = self._container_list_content.get(key)
+        if found is not None:
+            return found
+        self._intern(self._container_list_content, key, value)
         self._store(memo, raw, value)
         return value
 
@@ -390,27 +504,34 @@ class ObjectParser:
         hit = memo.get(id(raw))
         if hit is not None and hit[0] is raw:
             return hit[1]
-        if not _is_map(raw):
+        if type(raw) is not dict and not isinstance(raw, Mapping):
             raise WorkloadError(f"a container must be a map, got {type(raw).__name__}", where=where)
-        value = self._build_container(raw, where)
-        self._store(memo, raw, value)
-        return value
-
-    def _build_container(self, raw: Mapping[str, Any], where: str) -> ContainerSpec:
         name = str(raw.get("name") or "")
         resources = raw.get("resources") or {}
+        try:  # errors are located with the container (formatted only then)
+            requests = resources.get("requests")
+            requests = self._quantities(requests, "", "resources.requests") if requests else _EMPTY
+            limits = resources.get("limits")
+            limits = self._quantities(limits, "", "resources.limits") if limits else _EMPTY
+        except TraceError as exc:
+            raise exc.located(where=f"{where} container {name!r}" if where else f"container {name!r}") from None
+        sidecar = raw.get("restartPolicy") == "Always"
+        key = (name, id(requests), id(limits), sidecar)
+        found = self._container_content.get(key)
+        if found is not None:  # the same parsed requests and limits: already validated
+            return found
         place = f"{where} container {name!r}" if where else f"container {name!r}"
-        requests = self._quantities(resources.get("requests"), place, "resources.requests")
-        limits = self._quantities(resources.get("limits"), place, "resources.limits")
-        for key, req in requests.items():
-            limit = limits.get(key)
+        for res, req in requests.items():
+            limit = limits.get(res)
             if limit is not None and req > limit:
                 raise QuantityFieldError(
-                    f"resources.requests.{key}: must be less than or equal to {key} limit of "
-                    f"{resources['limits'][key]}",
+                    f"resources.requests.{res}: must be less than or equal to {res} limit of "
+                    f"{resources['limits'][res]}",
                     where=place,
                 )
-        return ContainerSpec(name, requests, limits, raw.get("restartPolicy") == "Always")
+        value = self._intern(self._container_content, key, ContainerSpec(name, requests, limits, sidecar))
+        self._store(memo, raw, value)
+        return value
 
     def _quantities(self, raw: Any, where: str, field: str) -> Mapping[str, int]:
         if not raw:
@@ -419,9 +540,23 @@ class ObjectParser:
         hit = memo.get(id(raw))
         if hit is not None and hit[0] is raw:
             return hit[1]
-        if not _is_map(raw):
+        if type(raw) is not dict and not isinstance(raw, Mapping):
             raise QuantityFieldError(f"{field} must be a map of quantities, got {raw!r}", where=where)
+        # Maps of quantity texts are shared by content. A lookup can only match a stored key of
+        # texts (a text equals no number), so the type check is needed only before storing.
+        key = tuple(raw.items())
+        try:
+            value = self._quantity_content.get(key)
+        except TypeError:  # an unhashable value: not a quantity; _build_quantities reports it
+            value = None
+        if value is not None:
+            return value
         value = self._build_quantities(raw, where, field)
+        for name, text in key:
+            if type(name) is not str or type(text) is not str:
+                break
+        else:
+            value = self._intern(self._quantity_content, key, value)
         self._store(memo, raw, value)
         return value
 

@@ -53,7 +53,7 @@ from sim_arena_gym.trace.errors import TraceError
 from sim_arena_gym.trace.model import Trace
 from sim_arena_gym.trace.refs import KIND_TO_GVK
 
-__all__ = ["Replay", "UsageFloors", "parse_usage_floors"]
+__all__ = ["Replay", "UsageFloors", "parse_usage_floors", "resolve_priority"]
 
 #: Built-in PriorityClasses every cluster has.
 SYSTEM_PRIORITY_CLASSES = {
@@ -97,6 +97,23 @@ def _floor_verdict(spec: PodSpec, floors: UsageFloors) -> tuple[bool, bool]:
             if -((-cpu) // 10**6) < cpu_floor:
                 throttled = True
     return oom, throttled
+
+
+def resolve_priority(spec: PodSpec, priority_classes: Mapping[str, PriorityClassSpec]) -> int:
+    """A pod's priority at admission (spec section 8): ``spec.priority``, else the value of its
+    ``priorityClassName`` (0 for an unknown class), else the global default class's value, else 0.
+    ``priority_classes`` holds the system classes plus those applied so far."""
+    if spec.priority is not None:
+        return spec.priority
+    if spec.priority_class:
+        found = priority_classes.get(spec.priority_class)
+        return found.value if found is not None else 0
+    if len(priority_classes) == len(SYSTEM_PRIORITY_CLASSES):
+        return 0
+    for pc in priority_classes.values():
+        if pc.global_default:
+            return pc.value
+    return 0
 
 
 class Replay:
@@ -183,19 +200,7 @@ class Replay:
         return constraints, verdict
 
     def _priority(self, spec: PodSpec) -> int:
-        """``spec.priority``, else the value of ``priorityClassName``, else the global default
-        class's value, else 0 (resolved at admission, spec section 8)."""
-        if spec.priority is not None:
-            return spec.priority
-        if spec.priority_class:
-            found = self.priority_classes.get(spec.priority_class)
-            return found.value if found is not None else 0
-        if len(self.priority_classes) == len(SYSTEM_PRIORITY_CLASSES):
-            return 0
-        for pc in self.priority_classes.values():
-            if pc.global_default:
-                return pc.value
-        return 0
+        return resolve_priority(spec, self.priority_classes)
 
     def create_pod(
         self,

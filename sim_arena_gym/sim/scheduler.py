@@ -29,10 +29,11 @@ from sim_arena_gym.sim.board import Board
 from sim_arena_gym.sim.cluster import Cluster, Pod, StaticResult
 from sim_arena_gym.sim.filters import fit_reasons, fits
 from sim_arena_gym.sim.messages import NO_NODES, REASON_NO_VICTIMS, REASON_NOT_HELPFUL, fit_error, preemption_part
+from sim_arena_gym.sim.objects import PodRequest
 from sim_arena_gym.sim.options import KubeVersion
 from sim_arena_gym.sim.preemption import dry_run
 
-__all__ = ["Scheduler", "UNSCHEDULABLE"]
+__all__ = ["Scheduler", "UNSCHEDULABLE", "evaluate_failure", "no_victims_message"]
 
 #: ``PodScheduled=False`` reason of a pod that fits no node.
 UNSCHEDULABLE = "Unschedulable"
@@ -77,7 +78,7 @@ class Scheduler:
         self.version = version
         self.on_bound = on_bound
         self.on_preempt = on_preempt
-        self.vector = len(self.nodeset) >= vector_min_nodes
+        self.vector = len(self.nodeset.nodes) >= vector_min_nodes
         self._active: list[tuple[int, int, Pod]] = []
         self.unschedulable: dict[int, Pod] = {}
         self._tick = 0
@@ -137,14 +138,17 @@ class Scheduler:
     def _schedule_batch(self, batch: list[Pod]) -> bool:
         cluster = self.cluster
         first = batch[0]
-        if not len(self.nodeset):
+        if not self.nodeset.nodes:
             for pod in batch:
                 self._park(pod, NO_NODES, (NO_NODES,))
             return False
         static = self.nodeset.static(first.constraints, self.version)
         board: Board | None = None
         bound = False
-        for k, pod in enumerate(batch):
+        k, n = 0, len(batch)
+        while k < n:
+            pod = batch[k]
+            k += 1
             if pod.deleted or pod.node >= 0:
                 continue
             self.attempts += 1
@@ -158,22 +162,48 @@ class Scheduler:
                     continue
             if board is None:
                 board = Board(cluster, static, pod.request, pod.group, self.version, vector=self.vector)
-            j = board.select()
-            if j >= 0:
-                self._bind(pod, j)
-                board.bound(j)
+            # This pod and the next ones without a nomination take the board's choices one after
+            # another (Board.fill counts each where it goes before the next choice). Binding callbacks
+            # only set pod state and mark controllers, so they may follow the choices.
+            run = [pod]
+            while k < n:
+                nxt = batch[k]
+                if nxt.deleted or nxt.node >= 0:
+                    k += 1
+                    continue
+                if nxt.nominated >= 0:
+                    break
+                run.append(nxt)
+                k += 1
+            chosen = board.fill(len(run), pod.priority)
+            for p, j in zip(run, chosen):
+                self._bound(p, j)
+            if chosen:
                 bound = True
-                continue
-            if self._fail(pod, static):
-                # Preemption deleted pods: the rest of the batch goes back to the queue.
-                for rest in batch[k + 1 :]:
-                    if not rest.deleted and rest.node < 0:
-                        heapq.heappush(self._active, (-rest.priority, rest.queue_seq, rest))
-                return bound
+                self.attempts += len(chosen) - 1  # the first pod was counted above
+            for idx in range(len(chosen), len(run)):
+                p = run[idx]
+                if idx:
+                    self.attempts += 1
+                if self._fail(p, static):
+                    # Preemption deleted pods: the rest of the batch goes back to the queue.
+                    for rest in run[idx + 1 :] + batch[k:]:
+                        if not rest.deleted and rest.node < 0:
+                            heapq.heappush(self._active, (-rest.priority, rest.queue_seq, rest))
+                    return bound
         return bound
 
     def _bind(self, pod: Pod, i: int) -> None:
         self.cluster.bind(pod, i)
+        pod.message = ""
+        pod.reasons = ()
+        pod.unschedulable_reason = None
+        self.on_bound(pod)
+
+    def _bound(self, pod: Pod, i: int) -> None:
+        """:meth:`_bind` for a pod whose request :meth:`Board.fill` already counted on node ``i``."""
+        self.cluster.node_pods[i][pod.uid] = pod
+        pod.node = i
         pod.message = ""
         pod.reasons = ()
         pod.unschedulable_reason = None
@@ -197,17 +227,7 @@ class Scheduler:
             and cached.priority == pod.priority
         ):
             return cached
-        counts = dict(static.counts)
-        unresolvable: set[int] = set()
-        resolvable = 0
-        for i in static.passing:
-            reasons, hopeless = fit_reasons(cluster, i, pod.request, self.version)
-            for reason in reasons:
-                counts[reason] = counts.get(reason, 0) + 1
-            if hopeless:
-                unresolvable.add(i)
-            else:
-                resolvable += 1
+        counts, unresolvable, resolvable = evaluate_failure(cluster, static, pod.request, self.version)
         failure = _Failure(pod.spec, pod.priority, cluster.version, counts, unresolvable, resolvable)
         if len(self._failures) > 4096:
             self._failures.clear()
@@ -217,21 +237,89 @@ class Scheduler:
     def _fail(self, pod: Pod, static: StaticResult) -> bool:
         """Record a failed attempt; run preemption. True when preemption deleted victims."""
         failure = self._evaluate_failure(pod, static)
-        n = len(self.nodeset)
+        n = len(self.nodeset.nodes)
         reasons = tuple(sorted(failure.counts))
-        if pod.spec.preemption_policy == "Never":
-            part: str | None = preemption_part(n, None, never=True)
-        elif not self.cluster.lower_priority_exists(pod.priority):
-            not_helpful = n - failure.resolvable
-            part = preemption_part(n, {REASON_NO_VICTIMS: failure.resolvable, REASON_NOT_HELPFUL: not_helpful})
-        else:
-            result = dry_run(self.cluster, pod, static, failure.unresolvable, self.version)
-            if result.node >= 0:
-                self._park(pod, fit_error(n, failure.counts, self.version), reasons)
-                pod.nominated = result.node
-                for victim in result.victims:
-                    self.on_preempt(victim)
-                return True
-            part = preemption_part(n, result.counts)
+        never = pod.spec.preemption_policy == "Never"
+        if never or not self.cluster.lower_priority_exists(pod.priority):
+            message = no_victims_message(n, failure.counts, failure.resolvable, self.version, never=never)
+            self._park(pod, message, reasons)
+            return False
+        result = dry_run(self.cluster, pod, static, failure.unresolvable, self.version)
+        if result.node >= 0:
+            self._park(pod, fit_error(n, failure.counts, self.version), reasons)
+            pod.nominated = result.node
+            for victim in result.victims:
+                self.on_preempt(victim)
+            return True
+        part = preemption_part(n, result.counts)
         self._park(pod, fit_error(n, failure.counts, self.version, preemption=part), reasons)
         return False
+
+
+def evaluate_failure(
+    cluster: Cluster, static: StaticResult, request: PodRequest, version: KubeVersion
+) -> tuple[dict[str, int], set[int], int]:
+    """Why a pod with ``request`` fits no node: (reason -> node count, the nodes whose
+    NodeResourcesFit failure is unresolvable, the number of resolvable nodes). Statically rejected
+    nodes count with their static reason (checklist 14-16).
+
+    A pure function of the static result, the request and the usage of the nodes; remembered for
+    clusters of up to 64 nodes without extended resources (the key is built from the usage lists).
+    Callers must not change the returned values."""
+    small = len(cluster.npods) <= 64 and not request.scalar
+    if small:
+        key = (
+            id(static), request.cpu_millis, request.memory_bytes, request.ephemeral_bytes, version,
+            tuple(cluster.npods), tuple(cluster.req_cpu), tuple(cluster.req_mem), tuple(cluster.req_eph),
+        )  # fmt: skip
+        found = _FAILURES.get(key)
+        if found is not None and found[0] is static:
+            return found[1]
+    counts = dict(static.counts)
+    unresolvable: set[int] = set()
+    resolvable = 0
+    for i in static.passing:
+        reasons, hopeless = fit_reasons(cluster, i, request, version)
+        for reason in reasons:
+            counts[reason] = counts.get(reason, 0) + 1
+        if hopeless:
+            unresolvable.add(i)
+        else:
+            resolvable += 1
+    result = (counts, unresolvable, resolvable)
+    if small:
+        if len(_FAILURES) >= 2048:
+            _FAILURES.clear()
+        _FAILURES[key] = (static, result)
+    return result
+
+
+#: evaluate_failure results by (static result id, request, usage); the entry holds the static result
+_FAILURES: dict[tuple, tuple[StaticResult, tuple[dict[str, int], set[int], int]]] = {}
+
+
+_NO_VICTIMS_MESSAGES: dict[tuple, str] = {}
+
+
+def no_victims_message(
+    num_nodes: int, counts: dict[str, int], resolvable: int, version: KubeVersion, *, never: bool
+) -> str:
+    """The FailedScheduling text of a pod that fits no node and preempts nothing: it may not
+    preempt (``never``: ``preemptionPolicy: Never``), or no bound pod has a lower priority, so every
+    resolvable node reports ``No preemption victims found`` and the others ``Preemption is not
+    helpful`` (checklist 17). Formatted once per distinct input."""
+    key = (num_nodes, frozenset(counts.items()), resolvable, version, never)
+    found = _NO_VICTIMS_MESSAGES.get(key)
+    if found is not None:
+        return found
+    if never:
+        part = preemption_part(num_nodes, None, never=True)
+    else:
+        part = preemption_part(
+            num_nodes, {REASON_NO_VICTIMS: resolvable, REASON_NOT_HELPFUL: num_nodes - resolvable}
+        )
+    message = fit_error(num_nodes, counts, version, preemption=part)
+    if len(_NO_VICTIMS_MESSAGES) > 4096:
+        _NO_VICTIMS_MESSAGES.clear()
+    _NO_VICTIMS_MESSAGES[key] = message
+    return message
