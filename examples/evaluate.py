@@ -45,7 +45,7 @@ class ModelPolicy:
         return int(action)
 
 
-def evaluate(env: gym.Env, policy: Any, scenario_ids: list[str], seed: int) -> dict[str, float]:
+def evaluate(env: gym.Env, policy: Any, scenario_ids: list[str], seed: int) -> dict[str, float | None]:
     successes, steps, returns = [], [], []
     for i, sid in enumerate(scenario_ids):
         obs, info = env.reset(seed=seed + i, options={"scenario": sid})
@@ -61,7 +61,7 @@ def evaluate(env: gym.Env, policy: Any, scenario_ids: list[str], seed: int) -> d
             steps.append(info["step"])
     return {
         "success_rate": float(np.mean(successes)),
-        "mean_steps": statistics.fmean(steps) if steps else float("nan"),
+        "mean_steps": statistics.fmean(steps) if steps else None,  # None: no episode succeeded
         "mean_return": statistics.fmean(returns),
     }
 
@@ -88,7 +88,8 @@ def main() -> None:
     print(f"{len(ids)} scenarios ({args.scenarios}), reward mode {args.reward_mode}")
     print(f"{'agent':<22} {'success':>8} {'mean steps':>11} {'mean return':>12}")
     for name, r in rows:
-        print(f"{name:<22} {r['success_rate']:>8.1%} {r['mean_steps']:>11.2f} {r['mean_return']:>12.3f}")
+        mean_steps = "-" if r["mean_steps"] is None else f"{r['mean_steps']:.2f}"
+        print(f"{name:<22} {r['success_rate']:>8.1%} {mean_steps:>11} {r['mean_return']:>12.3f}")
     env.close()
 
 

@@ -49,7 +49,7 @@ def main() -> None:
                 print(env.render())
             if terminated or truncated:
                 break
-        print(f"   -> {'repaired' if info['success'] else 'not repaired'} in {info['step']} steps, "
+        print(f"   -> {'repaired' if info['success'] else 'not repaired'} in {info['step']} step{'s' if info['step'] != 1 else ''}, "
               f"return {episode_return:+.3f}, requests {info['requests']}, replicas {info['replicas']}")
     env.close()
 
