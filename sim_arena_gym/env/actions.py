@@ -203,7 +203,7 @@ class ActionSet:
     def transitions(self, state: EditState, target: EditTarget) -> tuple[Transition, ...]:
         """``apply`` for every action, in action-id order (what masks and planners need)."""
         guards = self.guards
-        return tuple(apply_action(a, state, target, guards) for a in self.actions)
+        return tuple([apply_action(a, state, target, guards) for a in self.actions])
 
 
 def make_action_set(name: str, guards: Safeguards) -> ActionSet:
@@ -217,42 +217,67 @@ def make_action_set(name: str, guards: Safeguards) -> ActionSet:
 
 def mask_of(transitions: Sequence[Transition]) -> tuple[int, ...]:
     """1 for every action that is not blocked, else 0 (``noop`` is never blocked)."""
-    return tuple(0 if blocked else 1 for _, blocked in transitions)
+    return tuple([0 if blocked else 1 for _, blocked in transitions])
 
 
 def apply_action(spec: ActionSpec, state: EditState, target: EditTarget, guards: Safeguards) -> Transition:
-    """Apply one action under ``guards``; see the module docstring for the rules."""
-    if spec.sign == 0 or spec.resource == "none":
+    """Apply one action under ``guards``; see the module docstring for the rules.
+
+    This runs seven times per simulated state (once per action, for the mask), so it is written for
+    speed: the next :class:`EditState` is built directly (:func:`_state`) rather than with
+    ``_replace``, and a blocked reason is formatted only when an action is blocked."""
+    resource = spec.resource
+    sign = spec.sign
+    if sign == 0 or resource == "none":
         return state, None
-    if spec.resource == "replicas":
-        return _apply_replicas(spec.sign, state, target, guards)
-    if spec.resource == "cpu":
+    if resource == "replicas":
+        return _apply_replicas(sign, state, target, guards)
+    if resource == "cpu":
         step, low, high = guards.cpu_step_millis, guards.cpu_min_millis, guards.cpu_max_millis
-        requests, limits, fmt, cap_text = state.cpu, state.cpu_limit, format_cpu, f"{format_cpu(high)} CPU"
+        requests, limits = state.cpu, state.cpu_limit
     else:
         step, low, high = guards.memory_step_bytes, guards.memory_min_bytes, guards.memory_max_bytes
-        requests, limits, fmt, cap_text = state.memory, state.memory_limit, format_memory, f"{format_memory(high)} memory"
+        requests, limits = state.memory, state.memory_limit
     new_requests = list(requests)
     new_limits = list(limits)
-    several = len(target.edit_indices) > 1
-    delta = spec.sign * step
+    delta = sign * step
     for i in target.edit_indices:
         new = (requests[i] or 0) + delta
-        where = f" (container {target.container_names[i]})" if several else ""
         # Only the bound the action moves towards is checked, so a request that starts outside the
         # caps (17 CPU in a trace) can always be brought back within them.
-        if delta > 0 and new > high:
-            return state, f"{spec.resource} request {fmt(new)} would exceed the {cap_text} cap per container{where}"
-        if delta < 0 and new < low:
-            shown = fmt(new) if new >= 0 else f"-{fmt(-new)}"
-            return state, f"{spec.resource} request {shown} would go below the minimum of {fmt(low)}{where}"
+        if delta > 0:
+            if new > high:
+                return state, _blocked_reason(resource, new, delta, low, high, target, i)
+        elif delta < 0 and new < low:
+            return state, _blocked_reason(resource, new, delta, low, high, target, i)
         new_requests[i] = new
         limit = limits[i]
         if limit is not None and limit < new:
             new_limits[i] = new
-    if spec.resource == "cpu":
-        return state._replace(cpu=tuple(new_requests), cpu_limit=tuple(new_limits)), None
-    return state._replace(memory=tuple(new_requests), memory_limit=tuple(new_limits)), None
+    if resource == "cpu":
+        return _state((tuple(new_requests), state.memory, tuple(new_limits), state.memory_limit, state.replicas)), None
+    return _state((state.cpu, tuple(new_requests), state.cpu_limit, tuple(new_limits), state.replicas)), None
+
+
+def _state(fields: tuple) -> EditState:
+    """``EditState(*fields)`` without the keyword-handling ``__new__`` of a NamedTuple (the same
+    object: a tuple of class EditState with those five fields)."""
+    return _tuple_new(EditState, fields)
+
+
+_tuple_new = tuple.__new__
+
+
+def _blocked_reason(resource: str, new: int, delta: int, low: int, high: int, target: EditTarget, i: int) -> str:
+    """Why a CPU / memory action is blocked: its new request ``new`` (of container ``i``) is past the
+    cap (``delta > 0``) or the floor."""
+    fmt = format_cpu if resource == "cpu" else format_memory
+    where = f" (container {target.container_names[i]})" if len(target.edit_indices) > 1 else ""
+    if delta > 0:
+        cap_text = f"{format_cpu(high)} CPU" if resource == "cpu" else f"{format_memory(high)} memory"
+        return f"{resource} request {fmt(new)} would exceed the {cap_text} cap per container{where}"
+    shown = fmt(new) if new >= 0 else f"-{fmt(-new)}"
+    return f"{resource} request {shown} would go below the minimum of {fmt(low)}{where}"
 
 
 def _apply_replicas(sign: int, state: EditState, target: EditTarget, guards: Safeguards) -> Transition:
@@ -263,4 +288,4 @@ def _apply_replicas(sign: int, state: EditState, target: EditTarget, guards: Saf
         return state, f"replicas {new} would exceed the cap of {guards.replicas_max}"
     if sign < 0 and new < guards.replicas_min:
         return state, f"replicas {new} would go below the minimum of {guards.replicas_min}"
-    return state._replace(replicas=new), None
+    return _state((state.cpu, state.memory, state.cpu_limit, state.memory_limit, new)), None

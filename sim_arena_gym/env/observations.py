@@ -49,6 +49,8 @@ from sim_arena_gym.env.state import KNOWN_REASONS, ScenarioContext, StateView
 #: Upper bound of the ratio features (counts relative to the target, requests relative to a node).
 RATIO_MAX = 4.0
 
+_NO_REASONS = (0.0, 0.0, 0.0, 0.0)  # the four pending-reason flags when no pod is Pending
+
 
 class ObservationEncoder(Protocol):
     """What the env needs from an observation encoder."""
@@ -85,22 +87,48 @@ class DefaultObservation:
         self._high = high
 
     def encode_state(self, view: StateView, ctx: ScenarioContext) -> np.ndarray:
+        # Runs once per simulated state. ``r if r < x else x`` is ``min(x, r)`` (same result, NaN
+        # included) without the call; the reason flags are looked up only when there are reasons.
         c = ctx.constants
         target = c.target if c.target > 0 else 1
         reasons = view.pending_reasons
         total = view.total
         r = RATIO_MAX
+        ready = view.ready / target
+        pending = view.pending / target
+        pods = total / target
+        if c.node_cpu_millis > 0:
+            cpu = view.pod_cpu_millis / c.node_cpu_millis
+            cpu = r if r < cpu else cpu
+        else:
+            cpu = r
+        if c.node_memory_bytes > 0:
+            memory = view.pod_memory_bytes / c.node_memory_bytes
+            memory = r if r < memory else memory
+        else:
+            memory = r
+        if c.replicas_cap > 0:
+            replicas = view.state.replicas / c.replicas_cap
+            replicas = 1.0 if 1.0 < replicas else replicas
+        else:
+            replicas = 1.0
+        if reasons:
+            flags = (
+                1.0 if "Insufficient cpu" in reasons else 0.0,
+                1.0 if "Insufficient memory" in reasons else 0.0,
+                1.0 if "Too many pods" in reasons else 0.0,
+                1.0 if any(x not in KNOWN_REASONS for x in reasons) else 0.0,
+            )
+        else:
+            flags = _NO_REASONS
         values = (
-            min(view.ready / target, r),
-            min(view.pending / target, r),
-            min(total / target, r),
-            min(view.pod_cpu_millis / c.node_cpu_millis, r) if c.node_cpu_millis > 0 else r,
-            min(view.pod_memory_bytes / c.node_memory_bytes, r) if c.node_memory_bytes > 0 else r,
-            min(view.state.replicas / c.replicas_cap, 1.0) if c.replicas_cap > 0 else 1.0,
-            1.0 if "Insufficient cpu" in reasons else 0.0,
-            1.0 if "Insufficient memory" in reasons else 0.0,
-            1.0 if "Too many pods" in reasons else 0.0,
-            1.0 if any(x not in KNOWN_REASONS for x in reasons) else 0.0,
+            r if r < ready else ready,
+            r if r < pending else pending,
+            r if r < pods else pods,
+            cpu,
+            memory,
+            replicas,
+            *flags,
             view.free_cpu_fraction,
             view.free_memory_fraction,
             0.0,

@@ -3,6 +3,8 @@
 * :class:`ScenarioContext`: everything about a scenario that is fixed for an episode -- its trace,
   the target workload, the initial :class:`~sim_arena_gym.env.actions.EditState`, the normalising
   constants (:class:`ScenarioConstants`) and the usage floors. Built once per scenario and reused.
+  :meth:`ScenarioContext.materialize` writes an edit state into the trace (fast path and memo
+  described there).
 * :class:`StateView`: what one backend run says about one edit state, reduced to the numbers the
   observation, reward, info and render need. Views are immutable and memoised in an
   :class:`OutcomeCache` keyed by ``(scenario index, edit state)``: a backend is deterministic, so a
@@ -13,6 +15,7 @@ Units: CPU in millicores, memory in bytes, counts in pods.
 
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,7 +81,10 @@ class ScenarioContext:
         floors: per container (same order as ``target.container_names``), the usage floor.
     """
 
-    __slots__ = ("index", "scenario", "trace", "target", "initial", "constants", "floors", "workload_key")
+    __slots__ = (
+        "index", "scenario", "trace", "target", "initial", "constants", "floors", "workload_key",
+        "_editor", "_initial_pods",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -98,6 +104,8 @@ class ScenarioContext:
         self.constants = constants
         self.floors = floors
         self.workload_key = str(scenario.workload)
+        self._editor: Any = None
+        self._initial_pods = initial[:4]
 
     def materialize(self, state: EditState) -> Trace:
         """The trace with ``state`` written into the target workload.
@@ -105,28 +113,69 @@ class ScenarioContext:
         The edit goes into the workload's last applied occurrence (the spec the cluster ends with, the
         one the agent repairs, as ``kubectl edit`` would); earlier occurrences keep their history. Only
         fields that differ from the trace's own values are written (so an unedited state gives
-        the original trace object, and unchanged quantities keep their original spelling)."""
-        if state == self.initial:
-            return self.trace
-        from sim_arena_gym.trace.workloads import edit_workload
+        the original trace object, and unchanged quantities keep their original spelling).
 
+        The result is exactly ``edit_workload(self.trace, self.scenario.workload, requests=...,
+        limits=..., replicas=..., occurrences="last")`` with those differences as canonical
+        ``format_cpu`` / ``format_memory`` texts (``tests/test_env_fastpaths.py`` checks it byte for
+        byte). Two things make it cheap, as the env materialises a trace on every simulated state:
+
+        * the edit is done by a :class:`~sim_arena_gym.trace.workloads._LastOccurrenceEditor`
+          prepared once per scenario (no per-call lookups or re-validation of the env's own texts;
+          anything unusual goes to ``edit_workload`` and its errors);
+        * the trace with the state's requests and limits written (replicas as in the base trace) is
+          memoised per (context, requests-and-limits state) in :data:`_POD_EDITS`, and the replicas
+          are written into a copy of its object (``_LastOccurrenceEditor.with_replicas``). States
+          that differ only in replicas thus share one pod template, and a state seen again gives
+          the very same pod template, so the backend's parse caches (keyed by object identity) hit
+          instead of parsing a fresh copy -- which costs more than the edit itself.
+        """
         init = self.initial
-        names = self.target.container_names
-        requests: dict[str, dict[str, str | None]] = {}
-        limits: dict[str, dict[str, str | None]] = {}
-        for i, name in enumerate(names):
-            _diff(requests, name, "cpu", init.cpu[i], state.cpu[i], format_cpu)
-            _diff(requests, name, "memory", init.memory[i], state.memory[i], format_memory)
-            _diff(limits, name, "cpu", init.cpu_limit[i], state.cpu_limit[i], format_cpu)
-            _diff(limits, name, "memory", init.memory_limit[i], state.memory_limit[i], format_memory)
-        return edit_workload(
-            self.trace,
-            self.scenario.workload,
-            requests=requests or None,
-            limits=limits or None,
-            replicas=state.replicas if state.replicas != init.replicas else None,
-            occurrences="last",
-        )
+        if state == init:
+            return self.trace
+        editor = self._editor
+        if editor is None:
+            from sim_arena_gym.trace.workloads import _LastOccurrenceEditor
+
+            editor = self._editor = _LastOccurrenceEditor(self.trace, self.scenario.workload)
+        replicas = state.replicas if state.replicas != init.replicas else None
+        pods = state[:4]  # (cpu, memory, cpu_limit, memory_limit): what the pod template holds
+        if pods == self._initial_pods:
+            return editor.edit(replicas=replicas)
+        key = (self, pods)
+        edited = _POD_EDITS.get(key)
+        if edited is None:
+            editor.check_replicas(replicas)  # edit_workload reports bad replicas before the rest
+            names = self.target.container_names
+            requests: dict[str, dict[str, str | None]] = {}
+            limits: dict[str, dict[str, str | None]] = {}
+            for i, name in enumerate(names):
+                _diff(requests, name, "cpu", init.cpu[i], state.cpu[i], format_cpu)
+                _diff(requests, name, "memory", init.memory[i], state.memory[i], format_memory)
+                _diff(limits, name, "cpu", init.cpu_limit[i], state.cpu_limit[i], format_cpu)
+                _diff(limits, name, "memory", init.memory_limit[i], state.memory_limit[i], format_memory)
+            edited = editor.edit(requests=requests or None, limits=limits or None)
+            _POD_EDITS[key] = edited
+            if len(_POD_EDITS) > _POD_EDITS_SIZE:
+                try:  # tolerate another thread evicting at the same time
+                    _POD_EDITS.popitem(last=False)
+                except KeyError:
+                    pass
+        else:
+            try:
+                _POD_EDITS.move_to_end(key)
+            except KeyError:
+                pass
+        return edited if replicas is None else editor.with_replicas(edited, replicas)
+
+
+#: Traces with a pod-template state written (see :meth:`ScenarioContext.materialize`), keyed by
+#: ``(context, (cpu, memory, cpu_limit, memory_limit))``, least recently used first. One LRU for the
+#: whole process, so that its size bounds the memory it holds (about 2.5 KB per entry: the copied
+#: path of the edited object and the trace around it) however many scenarios and envs there are; a
+#: context of a closed env stays referenced until its entries age out.
+_POD_EDITS: "OrderedDict[tuple[ScenarioContext, tuple[tuple[int | None, ...], ...]], Trace]" = OrderedDict()
+_POD_EDITS_SIZE = 1024
 
 
 def _diff(out: dict[str, dict[str, str | None]], name: str, key: str, old: int | None, new: int | None, fmt: Any) -> None:
@@ -303,7 +352,13 @@ def build_view(
     actions: "ActionSet",
     encoder: Any,
 ) -> StateView:
-    """Reduce ``outcome`` (the run of ``state``) to a :class:`StateView`, with the encoder's state part."""
+    """Reduce ``outcome`` (the run of ``state``) to a :class:`StateView`, with the encoder's state part.
+
+    This runs once per simulated state (on every step when the outcome cache is off), so the plain
+    parts are written for speed: the node totals are summed in one pass, the per-container totals and
+    quantity tuples come from memos (:func:`_total`, :func:`_named_quantities`: immutable results of
+    a few recurring values), and equal masks share one read-only array (:func:`_mask_array`). Every
+    value is the same as computed the obvious way."""
     wl = outcome.workload(ctx.workload_key)
     target = ctx.constants.target
     view = StateView()
@@ -317,38 +372,69 @@ def build_view(
     view.success = bool(wl.ready == target and wl.pending == 0 and wl.total == target)
     view.pending_reasons = tuple(sorted(wl.pending_reasons))
     view.scheduling_message = wl.scheduling_message
-    alloc_cpu = sum(n.allocatable_cpu_millis for n in outcome.nodes)
-    alloc_mem = sum(n.allocatable_memory_bytes for n in outcome.nodes)
-    used_cpu = sum(n.requested_cpu_millis for n in outcome.nodes)
-    used_mem = sum(n.requested_memory_bytes for n in outcome.nodes)
+    alloc_cpu = alloc_mem = used_cpu = used_mem = 0
+    for n in outcome.nodes:
+        alloc_cpu += n.allocatable_cpu_millis
+        alloc_mem += n.allocatable_memory_bytes
+        used_cpu += n.requested_cpu_millis
+        used_mem += n.requested_memory_bytes
     view.free_cpu_fraction = _clip01(1.0 - used_cpu / alloc_cpu) if alloc_cpu > 0 else 0.0
     view.free_memory_fraction = _clip01(1.0 - used_mem / alloc_mem) if alloc_mem > 0 else 0.0
-    view.pod_cpu_millis = sum(v or 0 for v in state.cpu)
-    view.pod_memory_bytes = sum(v or 0 for v in state.memory)
     names = ctx.target.container_names
-    view.requests = tuple(
-        (name, _quantities(state.cpu[i], state.memory[i])) for i, name in enumerate(names)
-    )
-    view.limits = tuple(
-        (name, _quantities(state.cpu_limit[i], state.memory_limit[i])) for i, name in enumerate(names)
-    )
-    view.transitions = actions.transitions(state, ctx.target)
-    view.mask = mask_of(view.transitions)
-    view.mask_array = np.array(view.mask, dtype=np.int8)
-    view.mask_array.flags.writeable = False
+    view.pod_cpu_millis = _total(state.cpu)
+    view.pod_memory_bytes = _total(state.memory)
+    view.requests = _named_quantities(names, state.cpu, state.memory)
+    view.limits = _named_quantities(names, state.cpu_limit, state.memory_limit)
+    transitions = view.transitions = actions.transitions(state, ctx.target)
+    mask = view.mask = mask_of(transitions)
+    view.mask_array = _mask_array(mask)
     obs = encoder.encode_state(view, ctx)
     obs.flags.writeable = False
     view.obs = obs
     return view
 
 
+@functools.lru_cache(maxsize=4096)
+def _total(values: tuple[int | None, ...]) -> int:
+    """Sum of the set values (a pod's request from its containers'); memoised on the tuple."""
+    return sum(v or 0 for v in values)
+
+
+@functools.lru_cache(maxsize=4096)
+def _named_quantities(
+    names: tuple[str, ...], cpu: tuple[int | None, ...], memory: tuple[int | None, ...]
+) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
+    """``((name, (("cpu", "500m"), ("memory", "256Mi"))), ...)`` per container (memoised: an
+    immutable tuple of the same few values)."""
+    return tuple((name, _quantities(cpu[i], memory[i])) for i, name in enumerate(names))
+
+
+@functools.lru_cache(maxsize=4096)
 def _quantities(cpu: int | None, memory: int | None) -> tuple[tuple[str, str], ...]:
+    """``(("cpu", "500m"), ("memory", "256Mi"))`` for the values that are set (memoised: the result
+    is an immutable tuple, and the same few values recur)."""
     out: list[tuple[str, str]] = []
     if cpu is not None:
         out.append(("cpu", format_cpu(cpu)))
     if memory is not None:
         out.append(("memory", format_memory(memory)))
     return tuple(out)
+
+
+_MASK_ARRAYS: dict[tuple[int, ...], np.ndarray] = {}
+
+
+def _mask_array(mask: tuple[int, ...]) -> np.ndarray:
+    """``mask`` as a read-only ``int8`` array; views with equal masks share one (it is read-only, and
+    the env hands out copies)."""
+    array = _MASK_ARRAYS.get(mask)
+    if array is None:
+        array = np.array(mask, dtype=np.int8)
+        array.flags.writeable = False
+        if len(_MASK_ARRAYS) >= 4096:
+            _MASK_ARRAYS.clear()
+        _MASK_ARRAYS[mask] = array
+    return array
 
 
 def _clip01(x: float) -> float:

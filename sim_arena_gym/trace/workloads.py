@@ -20,6 +20,7 @@ when both are given explicitly in one call and conflict is it an error.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, NamedTuple, Sequence
 
@@ -100,10 +101,19 @@ def pod_spec_keys(kind: str) -> tuple[str, ...]:
 # occurrence index, cached per events tuple
 
 
-#: id(events tuple) -> (that tuple, its occurrence map). Holding the tuple keeps the id from being
-#: reused; the size bound keeps at most a few traces alive (edited versions share almost everything).
+#: id(events tuple) -> (that tuple, its occurrence map), least recently used first. Holding the tuple
+#: keeps the id from being reused; the size bound keeps at most a few traces alive (edited versions
+#: share almost everything). A hit moves the entry to the end, so a base trace that is edited over and
+#: over stays cached while the entries of its edited versions age out.
 _OCCURRENCE_CACHE: dict[int, tuple[tuple[TraceEvent, ...], _Occurrences]] = {}
 _CACHE_SIZE = 32
+
+
+def _is_map(value: Any) -> bool:
+    """``isinstance(value, Mapping)``, with fast paths for ``dict`` (what decoded traces hold) and
+    ``None`` (an absent field): ``type(x) is dict`` and ``x is None`` cost a tenth of the ABC check,
+    and a dict is a Mapping while ``None`` is not, so the answer is the same for every value."""
+    return type(value) is dict or (value is not None and isinstance(value, Mapping))
 
 
 def _workload_key(obj: Mapping[str, Any]) -> _Key | None:
@@ -111,7 +121,7 @@ def _workload_key(obj: Mapping[str, Any]) -> _Key | None:
     if kind not in _POD_SPEC_KEYS or KIND_TO_GVK[kind] != f"{obj.get('apiVersion')}.{kind}":
         return None
     meta = obj.get("metadata")
-    if not isinstance(meta, Mapping) or not isinstance(meta.get("name"), str):
+    if not _is_map(meta) or not isinstance(meta.get("name"), str):
         return None
     return kind, meta.get("namespace") or "default", meta["name"]
 
@@ -126,11 +136,17 @@ def _remember(events: tuple[TraceEvent, ...], occurrences: _Occurrences) -> None
 
 
 def _occurrences(trace: Trace) -> _Occurrences:
-    """Where each workload is applied, in file order. Cached on the identity of ``trace.events``
+    """Where each workload is applied, in file order. Cached (LRU) on the identity of ``trace.events``
     (the cache holds a reference, so the id cannot be reused while cached)."""
     events = trace.events
-    hit = _OCCURRENCE_CACHE.get(id(events))
+    slot = id(events)
+    hit = _OCCURRENCE_CACHE.get(slot)
     if hit is not None and hit[0] is events:
+        try:  # most recently used last; tolerate another thread moving or evicting it meanwhile
+            del _OCCURRENCE_CACHE[slot]
+        except KeyError:
+            pass
+        _OCCURRENCE_CACHE[slot] = hit
         return hit[1]
     found: _Occurrences = {}
     for i, event in enumerate(events):
@@ -164,19 +180,19 @@ def _as_ref(ref: WorkloadRef | str) -> WorkloadRef:
 def _pod_spec(obj: Mapping[str, Any], kind: str) -> Mapping[str, Any]:
     node: Any = obj
     for key in _POD_SPEC_KEYS[kind]:
-        node = node.get(key) if isinstance(node, Mapping) else None
-    return node if isinstance(node, Mapping) else {}
+        node = node.get(key) if _is_map(node) else None
+    return node if _is_map(node) else {}
 
 
 def _texts(values: Any) -> dict[str, str]:
-    if not isinstance(values, Mapping):
+    if not _is_map(values):
         return {}
     return {str(k): v if isinstance(v, str) else repr(v) if isinstance(v, float) else str(v) for k, v in values.items()}
 
 
 def _container_resources(container: Mapping[str, Any], role: str) -> ContainerResources:
     resources = container.get("resources")
-    resources = resources if isinstance(resources, Mapping) else {}
+    resources = resources if _is_map(resources) else {}
     return ContainerResources(
         name=str(container.get("name")),
         requests=_texts(resources.get("requests")),
@@ -195,12 +211,12 @@ def _info(trace: Trace, key: _Key, places: Sequence[tuple[int, int]]) -> Workloa
         value = (obj.get("spec") or {}).get("replicas")
         replicas = value if type(value) is int else 1
     containers = tuple(
-        _container_resources(c, "container") for c in spec.get("containers") or () if isinstance(c, Mapping)
+        _container_resources(c, "container") for c in spec.get("containers") or () if _is_map(c)
     )
     inits = tuple(
         _container_resources(c, "sidecar" if c.get("restartPolicy") == "Always" else "init")
         for c in spec.get("initContainers") or ()
-        if isinstance(c, Mapping)
+        if _is_map(c)
     )
     return WorkloadInfo(WorkloadRef(*key), replicas, containers, inits, len(places), last_event)
 
@@ -245,7 +261,7 @@ def _plan(changes: ResourceChanges | None, part: str, label: str) -> dict[str, d
     """Check a requests/limits argument once: parse each quantity, reject negative ones."""
     plan: dict[str, dict[str, _Change]] = {}
     for selector, resources in (changes or {}).items():
-        if not isinstance(selector, str) or not isinstance(resources, Mapping):
+        if not isinstance(selector, str) or not _is_map(resources):
             raise WorkloadError(f"{part} must map a container name or '*' to {{resource: quantity}}", where=label)
         entry: dict[str, _Change] = {}
         for name, text in resources.items():
@@ -290,7 +306,7 @@ def _changes_for(name: str, main: bool, plan: Mapping[str, Mapping[str, _Change]
 
 
 def _apply_part(current: Any, changes: Mapping[str, _Change]) -> dict[str, Any]:
-    values = dict(current) if isinstance(current, Mapping) else {}
+    values = dict(current) if _is_map(current) else {}
     for name, change in changes.items():
         if change.text is None:
             values.pop(name, None)
@@ -346,7 +362,7 @@ def _edit_container(
 ) -> dict[str, Any]:
     """A copy of ``container`` with its ``resources`` (and its requests and limits maps) edited."""
     resources = container.get("resources")
-    resources = dict(resources) if isinstance(resources, Mapping) else {}
+    resources = dict(resources) if _is_map(resources) else {}
     requests = _apply_part(resources.get("requests"), req_changes)
     limits = _apply_part(resources.get("limits"), lim_changes)
     _reconcile(requests, limits, req_changes, lim_changes, field, where)
@@ -371,7 +387,7 @@ def _edit_containers(
         return None
     result: list[Any] | None = None
     for i, container in enumerate(items):
-        if not isinstance(container, Mapping):
+        if not _is_map(container):
             continue
         name = container.get("name")
         req = _changes_for(name, main, req_plan)
@@ -389,7 +405,7 @@ def _copy_path(obj: Mapping[str, Any], keys: Sequence[str]) -> list[dict[str, An
     chain = [dict(obj)]
     for key in keys:
         child = chain[-1].get(key)
-        if not isinstance(child, Mapping):
+        if not _is_map(child):
             raise KeyError(key)
         copy = dict(child)
         chain[-1][key] = copy
@@ -428,8 +444,8 @@ def _edit_object(
 
 def _container_names(obj: Mapping[str, Any], kind: str) -> tuple[list[str], list[str]]:
     spec = _pod_spec(obj, kind)
-    names = [c.get("name") for c in spec.get("containers") or () if isinstance(c, Mapping)]
-    inits = [c.get("name") for c in spec.get("initContainers") or () if isinstance(c, Mapping)]
+    names = [c.get("name") for c in spec.get("containers") or () if _is_map(c)]
+    inits = [c.get("name") for c in spec.get("initContainers") or () if _is_map(c)]
     return names, inits
 
 
@@ -504,28 +520,215 @@ def edit_workload(
     named = {*req_plan, *lim_plan} - {"*"}
     if named:
         _check_selectors(trace, ref, (trace.events[i].applied_objs[j] for i, j in places), named)
+    stale_key = (ref.gvk, ref.namespaced_name)
+    stale = trace.stale_index if stale_key in trace.stale_index else trace.stale_index | {stale_key}
+    edited = _write(trace, ref.kind, label, places, req_plan, lim_plan, replicas, stale)
+    _remember(edited.events, occurrence_map)  # same objects in the same places: reuse the index
+    return edited
+
+
+def _write(
+    trace: Trace,
+    kind: str,
+    label: str,
+    places: Sequence[tuple[int, int]],
+    req_plan: Mapping[str, Mapping[str, _Change]],
+    lim_plan: Mapping[str, Mapping[str, _Change]],
+    replicas: int | None,
+    stale: frozenset[tuple[str, str]],
+) -> Trace:
+    """The edited trace, once the edit has been checked: each occurrence in ``places`` edited by
+    :func:`_edit_object`, every other event shared (the end of :func:`edit_workload`)."""
     events = list(trace.events)
     for event_index, position in places:
         event = events[event_index]
         where = f"events[{event_index}].applied_objs[{position}] ({label})"
-        try:
-            edited = _edit_object(event.applied_objs[position], ref.kind, req_plan, lim_plan, replicas, where)
-        except WorkloadError as exc:
-            raise exc.located(file=trace.source) from None
-        applied = list(event.applied_objs)
-        applied[position] = edited
-        events[event_index] = TraceEvent(event.ts, tuple(applied), event.deleted_objs, event.extra)
-    stale_key = (ref.gvk, ref.namespaced_name)
-    stale = trace.stale_index if stale_key in trace.stale_index else trace.stale_index | {stale_key}
-    new_events = tuple(events)
-    _remember(new_events, occurrence_map)  # same objects in the same places: reuse the index
+        edited = _edit_located(trace, event.applied_objs[position], kind, req_plan, lim_plan, replicas, where)
+        events[event_index] = _with_object(event, position, edited)
+    return _retraced(trace, tuple(events), stale)
+
+
+def _edit_located(
+    trace: Trace,
+    obj: Mapping[str, Any],
+    kind: str,
+    req_plan: Mapping[str, Mapping[str, _Change]],
+    lim_plan: Mapping[str, Mapping[str, _Change]],
+    replicas: int | None,
+    where: str,
+) -> dict[str, Any]:
+    """:func:`_edit_object` on ``obj`` of ``trace``, its errors located at ``where`` (``"events[i].
+    applied_objs[j] (Kind ns/name)"``) and in ``trace``'s file."""
+    try:
+        return _edit_object(obj, kind, req_plan, lim_plan, replicas, where)
+    except WorkloadError as exc:
+        raise exc.located(file=trace.source) from None
+
+
+def _with_object(event: TraceEvent, position: int, obj: dict[str, Any]) -> TraceEvent:
+    """A copy of ``event`` with ``applied_objs[position]`` replaced by ``obj``."""
+    applied = list(event.applied_objs)
+    applied[position] = obj
+    return TraceEvent(event.ts, tuple(applied), event.deleted_objs, event.extra)
+
+
+def _retraced(trace: Trace, events: tuple[TraceEvent, ...], stale: frozenset[tuple[str, str]]) -> Trace:
+    """``trace`` with new ``events`` and ``stale_index``; every other field shared."""
     return Trace(
         version=trace.version,
         config=trace.config,
-        events=new_events,
+        events=events,
         index=trace.index,
         pod_lifecycles=trace.pod_lifecycles,
         extra=trace.extra,
         source=trace.source,
         stale_index=stale,
     )
+
+
+# ---------------------------------------------------------------------------------------------------
+# repeated edits of one workload (the env's fast path)
+
+
+@functools.lru_cache(maxsize=4096)
+def _checked_change(text: str) -> _Change | None:
+    """The :class:`_Change` that :func:`_plan` makes of the quantity string ``text``, or ``None`` when
+    :func:`_plan` would reject it (unparseable or negative). Memoised: the env writes the same few
+    canonical texts (``"8500m"``, ``"2Gi"``) over and over."""
+    try:
+        value = parse_quantity(text).value
+    except QuantityError:
+        return None
+    return None if value < 0 else _Change(text, value)
+
+
+_REMOVE = _Change(None, None)
+_NO_PLAN: dict[str, dict[str, _Change]] = {}  # no requests or limits to change (never mutated)
+
+
+class _LastOccurrenceEditor:
+    """``edit_workload(trace, ref, ..., occurrences="last")`` prepared for many calls (private: used by
+    :class:`~sim_arena_gym.env.state.ScenarioContext` to materialise edit states).
+
+    The env writes each simulated edit state into the same workload of the same base trace, tens of
+    thousands of times per second. The work that depends only on ``(trace, ref)`` -- resolving the
+    reference, finding the last occurrence, its container names (the selector check), the error
+    location and the new ``stale_index`` -- is done once here; :meth:`edit` then checks its arguments
+    with memoised quantity parsing (:func:`_checked_change`) and runs the same editing code as
+    :func:`edit_workload` (:func:`_edit_object`, :func:`_with_object`, :func:`_retraced`).
+
+    The rule it keeps: **the result equals** ``edit_workload(trace, ref, requests=..., limits=...,
+    replicas=..., occurrences="last")`` -- the same maps in the same key order (so the same bytes
+    once written), sharing the same untouched objects with ``trace`` -- and any argument
+    :func:`edit_workload` would reject (an unknown container, a bad or negative quantity, bad
+    replicas, replicas on a Pod, a malformed selector map), or that the fast checks do not cover (a
+    quantity that is not a string, maps that are not dicts), is handed to :func:`edit_workload`
+    itself, which raises its usual error or gives its usual result.
+
+    One difference, in caching only: the edited trace's occurrence index is not remembered (the env
+    never edits an edited trace; :func:`edit_workload` on it computes the index again).
+
+    Raises :class:`WorkloadError` like :func:`find_workload` when ``ref`` is not in ``trace``.
+    """
+
+    __slots__ = ("trace", "ref", "_kind", "_places", "_where", "_names", "_pod", "_stale")
+
+    def __init__(self, trace: Trace, ref: WorkloadRef | str) -> None:
+        ref = _as_ref(ref)
+        places = _occurrences(trace).get((ref.kind, ref.namespace, ref.name))
+        if not places:
+            raise _not_found(trace, ref)
+        self.trace = trace
+        self.ref = ref
+        self._kind = ref.kind
+        self._places = places[-1:]
+        event_index, position = places[-1]
+        self._where = f"events[{event_index}].applied_objs[{position}] ({ref.kind} {ref.namespace}/{ref.name})"
+        names, inits = _container_names(trace.events[event_index].applied_objs[position], ref.kind)
+        self._names = tuple(names + inits)  # what _check_selectors accepts (compared with ==)
+        self._pod = ref.kind == "Pod"
+        stale_key = (ref.gvk, ref.namespaced_name)
+        stale = trace.stale_index
+        self._stale = stale if stale_key in stale else stale | {stale_key}
+
+    def _plan(self, changes: ResourceChanges | None) -> dict[str, dict[str, _Change]] | None:
+        """:func:`_plan` for arguments it accepts and whose selectors name known containers (with
+        quantities given as strings); ``None`` for anything else."""
+        plan: dict[str, dict[str, _Change]] = {}
+        if not changes:
+            return plan
+        if type(changes) is not dict:
+            return None
+        names = self._names
+        for selector, resources in changes.items():
+            if type(selector) is not str or type(resources) is not dict:
+                return None
+            if selector != "*" and selector not in names:
+                return None
+            entry: dict[str, _Change] = {}
+            for name, text in resources.items():
+                if text is None:
+                    entry[name] = _REMOVE
+                elif type(text) is str:
+                    change = _checked_change(text)
+                    if change is None:
+                        return None
+                    entry[name] = change
+                else:
+                    return None
+            plan[selector] = entry
+        return plan
+
+    def _bad_replicas(self, replicas: int | None) -> bool:
+        """Whether :func:`edit_workload` rejects ``replicas``."""
+        return replicas is not None and (self._pod or type(replicas) is not int or replicas < 0)
+
+    def check_replicas(self, replicas: int | None) -> None:
+        """Raise the error :func:`edit_workload` raises for ``replicas`` (bad value, or any value on a
+        bare Pod), if any. It checks replicas before the requests and limits, so a caller that writes
+        them in two steps (:meth:`with_replicas`) calls this first to report the same error."""
+        if self._bad_replicas(replicas):
+            edit_workload(self.trace, self.ref, replicas=replicas, occurrences="last")
+            raise AssertionError(f"edit_workload accepted replicas {replicas!r}")  # pragma: no cover
+
+    def edit(
+        self,
+        *,
+        requests: ResourceChanges | None = None,
+        limits: ResourceChanges | None = None,
+        replicas: int | None = None,
+    ) -> Trace:
+        """``edit_workload(self.trace, self.ref, requests=requests, limits=limits, replicas=replicas,
+        occurrences="last")``; see the class docstring."""
+        req_plan = self._plan(requests)
+        lim_plan = self._plan(limits)
+        if req_plan is None or lim_plan is None or self._bad_replicas(replicas):
+            return edit_workload(
+                self.trace, self.ref, requests=requests, limits=limits, replicas=replicas, occurrences="last"
+            )
+        trace = self.trace
+        event_index, position = self._places[0]
+        event = trace.events[event_index]
+        obj = event.applied_objs[position]
+        edited = _edit_located(trace, obj, self._kind, req_plan, lim_plan, replicas, self._where)
+        events = list(trace.events)
+        events[event_index] = _with_object(event, position, edited)
+        return _retraced(trace, tuple(events), self._stale)
+
+    def with_replicas(self, edited: Trace, replicas: int) -> Trace:
+        """``self.edit(requests=R, limits=L, replicas=replicas)``, given ``edited =
+        self.edit(requests=R, limits=L)`` (no replicas): ``replicas`` is written into a copy of
+        ``edited``'s object, whose pod template (and its parse in a backend) is shared.
+
+        This equals the one-call edit because :func:`_edit_object` writes ``spec.replicas`` and the
+        pod spec independently: the copied ``spec`` has the same keys either way (the edit replaces
+        ``template`` in place), so ``replicas`` lands in the same position, next to an equal template.
+        Bad replicas raise as :func:`edit_workload` would (:meth:`check_replicas`)."""
+        self.check_replicas(replicas)
+        trace = self.trace
+        event_index, position = self._places[0]
+        obj = edited.events[event_index].applied_objs[position]
+        new_obj = _edit_located(trace, obj, self._kind, _NO_PLAN, _NO_PLAN, replicas, self._where)
+        events = list(trace.events)
+        events[event_index] = _with_object(events[event_index], position, new_obj)
+        return _retraced(trace, tuple(events), self._stale)
