@@ -137,7 +137,9 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
     trace is built only when a backend must run it (or on :meth:`current_trace`), and every simulated
     state is memoised in an LRU of ``outcome_cache_size`` views keyed by (scenario, edit state): the
     backend is deterministic, so this is exact. A step that leaves the state unchanged (``noop``, a
-    blocked action) never re-runs the backend, cache or not.
+    blocked action) never re-runs the backend, cache or not. Edited traces are memoised per
+    requests-and-limits state (process-wide, bounded), so states that differ only in replicas share one
+    pod template and the embedded backend's identity-keyed parse caches hit.
     """
 
     metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
