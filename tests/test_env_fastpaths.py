@@ -255,9 +255,10 @@ def _custom_context(trace: Trace, workload: str) -> ScenarioContext:
     return build_context(0, scenario, edit_containers="all", replicas_cap=100)
 
 
-def test_materialize_on_hand_made_traces() -> None:
-    rng = random.Random(3)
-    web = deployment(
+def _two_container_web() -> dict:
+    """A Deployment with a limit-carrying app container, a request-only helper, an init container and a
+    sidecar: every kind of container the materialiser must handle."""
+    return deployment(
         "web",
         pod_spec(
             [
@@ -268,6 +269,11 @@ def test_materialize_on_hand_made_traces() -> None:
         ),
         replicas=3,
     )
+
+
+def test_materialize_on_hand_made_traces() -> None:
+    rng = random.Random(3)
+    web = _two_container_web()
     no_replicas = deployment("lean", pod_spec([container("c", cpu="1", memory="1Gi")]), replicas=2)
     del no_replicas["spec"]["replicas"]  # the default 1; an edit adds the key in sorted position
     unsorted = deployment("odd", pod_spec([container("c", cpu="1", memory="1Gi")]), replicas=2)
@@ -319,17 +325,7 @@ def test_materialize_errors_are_edit_workload_errors() -> None:
 
 
 def _mixed() -> Trace:
-    web = deployment(
-        "web",
-        pod_spec(
-            [
-                container("app", cpu="500m", memory="256Mi", limit_cpu="1", limit_memory="512Mi"),
-                container("log", cpu="100m"),
-            ],
-            init_containers=[container("setup", cpu="200m"), container("proxy", cpu="50m", restart_policy="Always")],
-        ),
-        replicas=3,
-    )
+    web = _two_container_web()
     pod = bare_pod("solo", pod_spec([container("c", memory="64Mi")]))
     web2 = deployment(
         "web",
