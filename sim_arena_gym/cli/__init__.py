@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "sim_arena_gym.cli.trace_commands",  # trace inspect, trace convert
     "sim_arena_gym.cli.generate_command",  # trace generate
     "sim_arena_gym.cli.run_commands",  # run, demo
+    "sim_arena_gym.cli.learn_commands",  # train, evaluate
 )
 
 
