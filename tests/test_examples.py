@@ -27,15 +27,18 @@ def test_rollout_oracle_repairs_every_episode() -> None:
 
 
 def test_train_then_evaluate_a_model(tmp_path: Path) -> None:
-    model = tmp_path / "mppo"
-    out = run_example(
-        "examples/train_ppo.py", "--timesteps", "256", "--n-envs", "1", "--out", str(model)
-    )
-    assert f"saved {model}.zip" in out
-    assert (tmp_path / "mppo.zip").is_file()
+    run = tmp_path / "mppo"
+    out = run_example("examples/train_ppo.py", "--timesteps", "256", "--n-envs", "1", "--out", str(run))
+    assert f"saved {run / 'model.zip'}" in out
+    assert (run / "model.zip").is_file()
+    assert (run / "learning_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
-    table = run_example("examples/evaluate.py", "--model", f"{model}.zip", "--agents", "noop", "oracle")
-    lines = {line.split()[0]: line.split() for line in table.splitlines()[2:] if line.strip()}
-    assert lines["noop"][1:3] == ["0.0%", "-"]  # never repairs: no mean step count
-    assert lines["oracle"][1] == "100.0%"  # every test scenario is solvable
-    assert "mppo.zip" in lines
+    table = run_example("examples/evaluate.py", "--model", str(run), "--agents", "noop", "oracle",
+                        "--overall-only", "--out", str(tmp_path / "results"))
+    lines = table.splitlines()
+    start = lines.index("== overall (24 episodes per agent)")
+    rows = {line.split()[0]: line.split() for line in lines[start + 2 : start + 5]}
+    assert rows["noop"][1:4] == ["0.0%", "-", "-"]  # never repairs: no step count, no over-allocation
+    assert rows["oracle"][1] == "100.0%"  # every test scenario is solvable
+    assert set(rows) == {"noop", "oracle", "mppo"}
+    assert f"wrote {tmp_path / 'results' / 'results.json'}" in lines

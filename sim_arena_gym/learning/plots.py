@@ -81,3 +81,28 @@ def family_bar_charts(results: Mapping[str, Any], out_dir: Path) -> list[Path]:
         fig.tight_layout()
         written.append(_save(fig, out_dir / f"{family}.png"))
     return written
+
+
+def runs_overview(runs: Mapping[str, Mapping[str, Sequence[Mapping[str, float]]]], path: Path, title: str) -> Path:
+    """Held-out and training-split success rate against env steps for several runs, one colour per
+    algorithm. ``runs`` maps ``"<algorithm> seed <s>"`` to ``{"train": rows, "held-out": rows}``."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    colours: dict[str, str] = {}
+    palette = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown"]
+    for label, curves in runs.items():
+        algorithm = label.split(" ")[0]
+        colour = colours.setdefault(algorithm, palette[len(colours) % len(palette)])
+        for ax, role in zip(axes, ("train", "held-out")):
+            rows = curves.get(role, [])
+            first = not any(line.get_label() == algorithm for line in ax.get_lines())
+            ax.plot([r["timesteps"] for r in rows], [100 * r["success_rate"] for r in rows], color=colour,
+                    alpha=0.8, linewidth=1.2, label=algorithm if first else "_nolegend_")  # fmt: skip
+    for ax, role in zip(axes, ("training split", "held-out split")):
+        ax.set(xlabel="env steps", title=f"success rate, {role}", ylim=(-2, 102))
+        ax.grid(alpha=0.3)
+        ax.legend()
+    axes[0].set_ylabel("success rate (%)")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return _save(fig, path)

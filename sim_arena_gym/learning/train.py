@@ -197,7 +197,7 @@ def train(spec: TrainSpec, out_dir: str | Path, *, overwrite: bool = False, log:
         if not rows or rows[-1]["timesteps"] != model.num_timesteps:
             rows.append({"timesteps": int(model.num_timesteps), "success_rate": last["success_rate"],
                          "mean_return": last["mean_return"]})  # fmt: skip
-        curves[f"{split_name} ({role})"] = rows
+        curves[f"{split_name} split" + (" (held-out)" if role == "held-out" else "")] = rows
     _write_curves(out / "curves.csv", curves)
     from sim_arena_gym.learning.plots import learning_curve
 
