@@ -39,7 +39,7 @@ def splits_of_index() -> list[str]:
 
 def collect_runs(runs_dir: Path) -> list[Path]:
     from sim_arena_gym.learning.evaluate import atomic_write
-    from sim_arena_gym.learning.plots import runs_overview
+    from sim_arena_gym.learning.plots import learning_curve, runs_overview
 
     folders = sorted(p.parent for p in runs_dir.glob("*/run.json"))
     if not folders:
@@ -48,10 +48,16 @@ def collect_runs(runs_dir: Path) -> list[Path]:
     for folder in folders:
         run = json.loads((folder / "run.json").read_text())
         summaries.append({"run": folder.name, **{k: run[k] for k in RUN_KEYS if k in run}})
-        (RESULTS / "curves").mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(folder / "learning_curve.png", RESULTS / "curves" / f"{folder.name}.png")
         with (folder / "curves.csv").open() as fh:
             rows = list(csv.DictReader(fh))
+        curves = {
+            f"{split} split" + (" (held-out)" if split == run["eval_split"] else ""): [
+                {k: float(r[k]) for k in ("timesteps", "success_rate", "mean_return")} for r in rows if r["split"] == split
+            ]
+            for split in (run["split"], run["eval_split"])
+        }
+        learning_curve(curves, RESULTS / "curves" / f"{folder.name}.png",
+                       f"{run['algorithm']} on {run['env_id']}, seed {run['seed']}")
         overview[f"{run['algorithm']} seed {run['seed']}"] = {
             role: [{"timesteps": int(r["timesteps"]), "success_rate": float(r["success_rate"])}
                    for r in rows if r["split"] == split]
