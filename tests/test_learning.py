@@ -41,14 +41,16 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     config = root / "fast.yml"
     config.write_text(FAST_CONFIG)
     out: dict[str, Any] = {"root": root, "stdout": {}}
-    for algo in ALGORITHMS:
-        import contextlib
-        import io
+    import contextlib
+    import io
 
+    # PPO runs its envs in subprocesses, DQN shows the progress bar: every option is exercised once.
+    extra = {"ppo": ["--vec", "subproc", "--no-progress-bar"], "dqn": [], "maskable_ppo": ["--no-progress-bar"]}
+    for algo in ALGORITHMS:
         buf = io.StringIO()
         with contextlib.redirect_stdout(buf):
             rc = main(["train", "--algo", algo, "--timesteps", "300", "--n-envs", "2", "--seed", "3",
-                       "--config", str(config), "--out", str(root / algo), "--no-progress-bar"])  # fmt: skip
+                       "--config", str(config), "--out", str(root / algo), *extra[algo]])  # fmt: skip
         assert rc == 0
         out["stdout"][algo] = buf.getvalue()
     return out
@@ -65,6 +67,7 @@ def test_train_writes_the_run_folder(runs: dict[str, Any]) -> None:
         meta = json.loads((run / "run.json").read_text())
         assert meta["algorithm"] == CLASSES[algo]
         assert meta["seed"] == 3 and meta["timesteps"] == 300 and meta["n_envs"] == 2
+        assert meta["vec"] == ("subproc" if algo == "ppo" else "dummy")
         assert meta["num_timesteps"] >= 300
         for name in ("model.zip", "best_model.zip", "config.yml", "curves.csv"):
             assert (run / name).is_file(), (algo, name)
@@ -231,6 +234,17 @@ def test_train_refuses_to_overwrite_a_run(runs: dict[str, Any], capsys: pytest.C
     assert main(["train", "--algo", "ppo", "--timesteps", "64", "--out", str(run), "--no-progress-bar"]) == 2
     assert "already holds a run (model.zip)" in capsys.readouterr().err
     assert (run / "model.zip").read_bytes() == before
+
+
+def test_a_model_needs_the_env_it_was_trained_on(runs: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    from sim_arena_gym.learning.evaluate import agent_entries, evaluate
+
+    with pytest.raises(LearningConfigError, match=r"trained on observations \(15,\) and actions Discrete\(7\), but this "
+                       r"env has \(15,\) and Discrete\(5\)"):  # fmt: skip
+        evaluate(agent_entries([], [str(runs["root"] / "ppo")]), split="canonical", env_kwargs={"action_set": "requests"})
+    argv = ["evaluate", "--env", "SimArena-Trace-v0", "--split", "canonical", "--model", str(runs["root"] / "ppo")]
+    assert main(argv) == 2
+    assert "--env 'SimArena-Trace-v0': SimKubeTraceEnv.__init__() missing 1 required positional argument" in capsys.readouterr().err
 
 
 def test_not_a_model_zip(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -57,13 +57,14 @@ class ScenarioCycle(gym.Wrapper):
 def make_env(env_id: str, split: str | None, env_kwargs: dict[str, Any] | None = None, **make_kwargs: Any) -> gym.Env:
     """``gym.make(env_id, scenarios=split, **env_kwargs)``; ``split=None`` keeps the id's own scenarios.
 
-    Raises ``ValueError`` subclasses (unknown id, unknown split) with the env's own message."""
+    Raises :class:`~sim_arena_gym.learning.config.LearningConfigError` naming the id for an unknown id
+    or options the env refuses; an unknown split stays the index's ``ScenarioIndexError``."""
     kwargs = dict(env_kwargs or {})
     if split is not None:
         kwargs["scenarios"] = split
     try:
         return gym.make(env_id, **kwargs, **make_kwargs)
-    except gym.error.Error as exc:
+    except (gym.error.Error, TypeError, ValueError) as exc:  # unknown id, missing or bad env options
         from sim_arena_gym.learning.config import LearningConfigError
 
         raise LearningConfigError(f"--env {env_id!r}: {exc}") from None

@@ -26,6 +26,7 @@ from typing import Any, Sequence
 
 from sim_arena_gym.learning.config import DEFAULT_ENV_ID, LearningConfigError
 from sim_arena_gym.learning.envs import make_env
+from sim_arena_gym.scenarios.index import _atomic_write as atomic_write  # temp file + rename, shared
 
 #: Metric keys of a summary, in table order.
 METRICS = ("success_rate", "mean_steps", "mean_over_allocation", "mean_return")
@@ -163,7 +164,15 @@ def _policy(entry: AgentEntry, env: Any, seed: int) -> Any:
         return agents.make(entry.name, env=env, **({"seed": seed} if entry.name == "random" else {}))
     from sim_arena_gym.learning.models import ModelPolicy
 
-    return ModelPolicy(entry.path)  # type: ignore[arg-type]
+    policy = ModelPolicy(entry.path)  # type: ignore[arg-type]
+    model = policy.model
+    if model.observation_space.shape != env.observation_space.shape or model.action_space != env.action_space:
+        raise LearningConfigError(
+            f"--model {entry.path!r}: trained on observations {model.observation_space.shape} and actions "
+            f"{model.action_space}, but this env has {env.observation_space.shape} and {env.action_space}; "
+            "evaluate it with the --env it was trained on"
+        )
+    return policy
 
 
 @dataclass
@@ -280,22 +289,6 @@ def csv_text(evaluation: Evaluation) -> str:
             writer.writerow([evaluation.split, a.name, a.kind, a.algorithm or "", group, row["episodes"],
                              *("" if row[m] is None else repr(float(row[m])) for m in METRICS)])  # fmt: skip
     return buf.getvalue()
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder, then rename."""
-    import os
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_results(evaluation: Evaluation, out_dir: str | Path, *, plots: bool = True) -> list[Path]:

@@ -25,6 +25,7 @@ import json
 import platform
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -180,8 +181,13 @@ def train(spec: TrainSpec, out_dir: str | Path, *, overwrite: bool = False, log:
     log.flush()
     start = time.perf_counter()
     try:
-        model.learn(total_timesteps=spec.timesteps, callback=callbacks, tb_log_name=spec.algo,
-                    progress_bar=spec.progress_bar)  # fmt: skip
+        with warnings.catch_warnings():
+            # Evaluation always runs in-process (DummyVecEnv), whatever --vec trains with; and tqdm calls
+            # its rich bar experimental. Neither is a problem here.
+            warnings.filterwarnings("ignore", message="Training and eval env are not of the same type")
+            warnings.filterwarnings("ignore", message="rich is experimental")
+            model.learn(total_timesteps=spec.timesteps, callback=callbacks, tb_log_name=spec.algo,
+                        progress_bar=spec.progress_bar)  # fmt: skip
     finally:
         vec.close()
         eval_test.close()
