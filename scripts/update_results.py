@@ -15,7 +15,6 @@ Without --check, the generated blocks of docs/RESULTS.md and README.md are rewri
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import shutil
 import sys
@@ -40,6 +39,7 @@ def splits_of_index() -> list[str]:
 def collect_runs(runs_dir: Path) -> list[Path]:
     from sim_arena_gym.learning.evaluate import atomic_write
     from sim_arena_gym.learning.plots import learning_curve, runs_overview
+    from sim_arena_gym.learning.train import run_curves
 
     folders = sorted(p.parent for p in runs_dir.glob("*/run.json"))
     if not folders:
@@ -48,21 +48,12 @@ def collect_runs(runs_dir: Path) -> list[Path]:
     for folder in folders:
         run = json.loads((folder / "run.json").read_text())
         summaries.append({"run": folder.name, **{k: run[k] for k in RUN_KEYS if k in run}})
-        with (folder / "curves.csv").open() as fh:
-            rows = list(csv.DictReader(fh))
-        curves = {
-            f"{split} split" + (" (held-out)" if split == run["eval_split"] else ""): [
-                {k: float(r[k]) for k in ("timesteps", "success_rate", "mean_return")} for r in rows if r["split"] == split
-            ]
-            for split in (run["split"], run["eval_split"])
-        }
+        curves = run_curves(folder, split=run["split"], eval_split=run["eval_split"], final=run["final"],
+                            num_timesteps=run["num_timesteps"])
         learning_curve(curves, RESULTS / "curves" / f"{folder.name}.png",
                        f"{run['algorithm']} on {run['env_id']}, seed {run['seed']}")
-        overview[f"{run['algorithm']} seed {run['seed']}"] = {
-            role: [{"timesteps": int(r["timesteps"]), "success_rate": float(r["success_rate"])}
-                   for r in rows if r["split"] == split]
-            for role, split in (("train", run["split"]), ("held-out", run["eval_split"]))
-        }  # fmt: skip
+        train_rows, held_out_rows = curves.values()
+        overview[f"{run['algorithm']} seed {run['seed']}"] = {"train": train_rows, "held-out": held_out_rows}
     atomic_write(RESULTS / "runs.json", (json.dumps(summaries, indent=2) + "\n").encode())
     runs_overview(overview, RESULTS / "curves" / "overview.png", "all training runs (each split played once per evaluation)")
     return folders

@@ -40,7 +40,8 @@ class Row:
 
 
 def _steps_text(steps: int) -> str:
-    return f"{steps // 1000}k" if steps % 1000 == 0 else str(steps)
+    """``50176`` -> ``"50k"`` (PPO rounds a run up to whole rollouts; the runs table has the exact count)."""
+    return f"{round(steps / 1000)}k" if steps >= 1000 else str(steps)
 
 
 def rows_of(results: Mapping[str, Any]) -> list[Row]:
@@ -126,11 +127,11 @@ def runs_table(runs: Sequence[Mapping[str, Any]]) -> str:
 
 def results_block(by_split: Mapping[str, Mapping[str, Any]], runs: Sequence[Mapping[str, Any]]) -> str:
     """The generated part of ``docs/RESULTS.md``: runs, then per split the overall and per-family tables."""
-    parts = ["### Training runs\n", runs_table(runs)]
+    parts = ["### Training runs\n\n", runs_table(runs)]
     for split, results in by_split.items():
         n = results["scenarios"]
         parts.append(f"\n### Split `{split}` ({n} scenarios, {results['episodes_per_scenario']} episode each, "
-                     f"reward mode {results['reward_mode']})\n")  # fmt: skip
+                     f"reward mode {results['reward_mode']})\n\n")  # fmt: skip
         parts.append(overall_table(results))
         parts.append("\nSuccess rate per family:\n\n")
         parts.append(family_table(results, "success_rate"))

@@ -104,6 +104,23 @@ def _curve_rows(npz_path: Path) -> list[dict[str, float]]:
     return rows
 
 
+def run_curves(
+    run_dir: Path, *, split: str, eval_split: str, final: dict[str, dict[str, Any]], num_timesteps: int
+) -> dict[str, list[dict[str, float]]]:
+    """The learning curves of a run folder: ``{"<split> split": rows, "<eval split> split (held-out)": rows}``.
+
+    Rows are SB3's evaluations (``eval/<split>/evaluations.npz``), then the final model's figures at
+    ``num_timesteps``; they replace an evaluation made at that same step, which an off-policy learner
+    can make before its last gradient step."""
+    curves = {}
+    for split_name, label in ((split, f"{split} split"), (eval_split, f"{eval_split} split (held-out)")):
+        rows = [r for r in _curve_rows(run_dir / "eval" / split_name / "evaluations.npz") if r["timesteps"] != num_timesteps]
+        last = final[split_name]
+        rows.append({"timesteps": num_timesteps, "success_rate": last["success_rate"], "mean_return": last["mean_return"]})
+        curves[label] = rows
+    return curves
+
+
 def _versions() -> dict[str, str]:
     import importlib.metadata as md
 
@@ -196,14 +213,8 @@ def train(spec: TrainSpec, out_dir: str | Path, *, overwrite: bool = False, log:
     model.save(out / "model")
 
     final = _final_results(model, spec)
-    curves = {}
-    for split_name, role in ((spec.split, "train"), (spec.eval_split, "held-out")):
-        rows = _curve_rows(out / "eval" / split_name / "evaluations.npz")
-        last = final[split_name]
-        if not rows or rows[-1]["timesteps"] != model.num_timesteps:
-            rows.append({"timesteps": int(model.num_timesteps), "success_rate": last["success_rate"],
-                         "mean_return": last["mean_return"]})  # fmt: skip
-        curves[f"{split_name} split" + (" (held-out)" if role == "held-out" else "")] = rows
+    curves = run_curves(out, split=spec.split, eval_split=spec.eval_split, final=final,
+                        num_timesteps=int(model.num_timesteps))  # fmt: skip
     _write_curves(out / "curves.csv", curves)
     from sim_arena_gym.learning.plots import learning_curve
 
