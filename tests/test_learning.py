@@ -250,6 +250,17 @@ def test_a_model_needs_the_env_it_was_trained_on(runs: dict[str, Any], capsys: p
     assert "--env 'SimArena-Trace-v0': SimKubeTraceEnv.__init__() missing 1 required positional argument" in capsys.readouterr().err
 
 
+def test_overwrite_replaces_only_the_runs_own_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = tmp_path / "run"
+    argv = ["train", "--algo", "dqn", "--timesteps", "64", "--out", str(run), "--no-progress-bar"]
+    assert main(argv) == 0
+    (run / "notes.txt").write_text("mine")
+    assert main([*argv, "--seed", "1", "--overwrite"]) == 0
+    assert [p.name for p in (run / "tb").iterdir()] == ["dqn_1"]  # the old logs are gone, not dqn_2
+    assert json.loads((run / "run.json").read_text())["seed"] == 1
+    assert (run / "notes.txt").read_text() == "mine"
+
+
 def test_not_a_model_zip(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     fake = tmp_path / "x.zip"
     fake.write_bytes(b"not a zip")

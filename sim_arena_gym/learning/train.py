@@ -147,6 +147,8 @@ def train(spec: TrainSpec, out_dir: str | Path, *, overwrite: bool = False, log:
     out = Path(out_dir)
     if (out / "model.zip").exists() and not overwrite:
         raise LearningConfigError(f"--out {str(out)!r}: already holds a run (model.zip); choose another folder or pass --overwrite")
+    if overwrite:
+        _clear_run(out)
     hyper = dict(spec.hyperparams)
     checkpoint_freq = int(hyper.pop("checkpoint_freq", DEFAULT_CHECKPOINT_FREQ))
 
@@ -245,6 +247,21 @@ def train(spec: TrainSpec, out_dir: str | Path, *, overwrite: bool = False, log:
     log.write(f"trained in {wall_s:.1f} s; saved {out / 'model.zip'}\n")
     log.write(f"evaluate: sim-arena evaluate --split {spec.eval_split} --model {out}\n")
     return summary
+
+
+#: What a run writes into its folder (and ``--overwrite`` removes first); nothing else there is touched.
+RUN_FILES = ("model.zip", "best_model.zip", "curves.csv", "learning_curve.png", "config.yml", "run.json")
+RUN_FOLDERS = ("checkpoints", "tb", "eval")
+
+
+def _clear_run(out: Path) -> None:
+    import shutil
+
+    for name in RUN_FILES:
+        (out / name).unlink(missing_ok=True)
+    for name in RUN_FOLDERS:
+        if (out / name).is_dir():
+            shutil.rmtree(out / name)
 
 
 def _cpu_count() -> int:
