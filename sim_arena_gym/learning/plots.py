@@ -64,7 +64,7 @@ def family_bar_charts(results: Mapping[str, Any], out_dir: Path) -> list[Path]:
     names = [a["name"] for a in results["agents"]]
     written = []
     for family in [*results["families"], "overall"]:
-        fig, axes = plt.subplots(1, 2, figsize=(max(6.0, 1.0 + 0.9 * len(names)) * 1.6, 4))
+        fig, axes = plt.subplots(2, 1, figsize=(max(6.0, 1.0 + 0.6 * len(names)), 7))
         for ax, metric in zip(axes, ("success_rate", "mean_steps")):
             values = [results["summary"][n][family][metric] for n in names]
             heights = [0.0 if v is None else (100 * v if metric == "success_rate" else v) for v in values]
