@@ -4,7 +4,7 @@ Examples::
 
     sim-arena train --algo maskable_ppo --out runs/mppo-s0
     sim-arena train --algo dqn --timesteps 100000 --seed 1 --config my-dqn.yml --out runs/dqn-s1
-    sim-arena evaluate --split test --model runs/mppo-s0 --out results/test
+    sim-arena evaluate --split test --model runs/mppo-s0 --out results/test   # with every hand-coded agent
     sim-arena evaluate --split train --agents heuristic,oracle --episodes-per-scenario 2
 
 Torch and Stable-Baselines3 load only inside these commands (and ``evaluate`` loads them only for
@@ -20,7 +20,7 @@ from typing import Any
 
 from sim_arena_gym.cli import UsageError
 
-#: Agents ``evaluate`` runs when neither ``--agents`` nor ``--model`` is given: every hand-coded one.
+#: Hand-coded agents ``evaluate`` runs unless ``--agents`` says otherwise: every one, next to any model.
 DEFAULT_AGENTS = "all"
 
 
@@ -74,7 +74,7 @@ def register(commands: Any, trace_commands: Any) -> None:
     ev.add_argument("--env", dest="env_id", metavar="ID", default=DEFAULT_ENV_ID,
                     help=f"registered env id (default {DEFAULT_ENV_ID})")
     ev.add_argument("--agents", metavar="A,B,...", default=None,
-                    help="hand-coded agents, comma-separated, 'all' or 'none' (default: all, or none when --model is given)")
+                    help="hand-coded agents, comma-separated, 'all' (default) or 'none'")
     ev.add_argument("--model", action="append", default=[], metavar="[LABEL=]PATH",
                     help="a model zip saved by `train`, or its run folder (repeatable)")
     ev.add_argument("--episodes-per-scenario", type=int, default=1, metavar="K",
@@ -85,11 +85,10 @@ def register(commands: Any, trace_commands: Any) -> None:
     ev.set_defaults(func=cmd_evaluate)
 
 
-def _agent_names(text: str | None, have_models: bool) -> list[str]:
+def _agent_names(text: str | None) -> list[str]:
     import agents
 
-    if text is None:
-        text = "none" if have_models else DEFAULT_AGENTS
+    text = DEFAULT_AGENTS if text is None else text.strip()
     if text == "all":
         return agents.available()
     if text in ("none", ""):
@@ -119,7 +118,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from sim_arena_gym.learning.evaluate import agent_entries, evaluate, table_text, write_results
 
     try:
-        entries = agent_entries(_agent_names(args.agents, bool(args.model)), args.model)
+        entries = agent_entries(_agent_names(args.agents), args.model)
         result = evaluate(entries, env_id=args.env_id, split=args.split,
                           episodes_per_scenario=args.episodes_per_scenario, seed=args.seed)  # fmt: skip
     except LearningConfigError as exc:
