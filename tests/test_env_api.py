@@ -113,6 +113,7 @@ def test_default_config_documents_every_key() -> None:
     assert set(cfg) == {
         "backend", "backend_options", "scenarios", "cpu_step", "memory_step", "replica_step", "edit_containers",
         "caps", "reward_mode", "reward_weights", "max_steps", "observation", "action_set", "outcome_cache_size",
+        "scenario_order",
     }  # fmt: skip
     assert cfg["caps"] == {"cpu": "16", "memory": "32Gi", "replicas": 100, "min_cpu": None, "min_memory": None,
                            "min_replicas": 1}  # fmt: skip

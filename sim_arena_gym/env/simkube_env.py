@@ -12,6 +12,7 @@ import numpy as np
 from gymnasium import spaces
 
 from sim_arena_gym.env.actions import EditState, Safeguards, Transition, make_action_set
+from sim_arena_gym.env.assignment import SCENARIO_ORDERS, ScenarioAssignmentError, check_subset
 from sim_arena_gym.env.observations import make_observation
 from sim_arena_gym.env.render import Frame, render_ansi, render_rgb
 from sim_arena_gym.env.rewards import make_reward
@@ -108,7 +109,9 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
 
     The workload exactly as the trace last applies it. ``reset(seed=s)`` draws the scenario from the
     scenario set with ``self.np_random``; ``reset(options={"scenario": "canonical-very-bad-cpu"})``
-    pins one. Nothing else is random: the simulation is deterministic.
+    pins one. Nothing else is random: the simulation is deterministic. Parallel envs can each be given
+    their own part of the set (:attr:`scenario_subset`) and walk it in order
+    (``scenario_order="sequential"``); see :mod:`sim_arena_gym.env.vector`.
 
     ## Episode End
 
@@ -168,6 +171,10 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
         - ``observation`` (``"default"``): observation encoder name.
         - ``action_set`` (``"default"``): ``"default"`` (7 actions) or ``"requests"`` (no replicas).
         - ``outcome_cache_size`` (``4096``): simulated states memoised per env (0 disables).
+        - ``scenario_order`` (``"random"``): how a reset without ``options["scenario"]`` picks the
+          scenario among the active ones (:attr:`scenario_subset`): ``"random"`` draws with
+          ``self.np_random``; ``"sequential"`` walks them in order and wraps around, so ``k`` resets
+          play ``k`` different scenarios while ``k`` <= their number (a seeded reset restarts the walk).
         """
         return {
             "backend": "embedded",
@@ -191,6 +198,7 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
             "observation": "default",
             "action_set": "default",
             "outcome_cache_size": 4096,
+            "scenario_order": "random",
         }
 
     def __init__(self, config: Mapping[str, Any] | None = None, render_mode: str | None = None, **overrides: Any) -> None:
@@ -218,6 +226,12 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
         if len(self._by_id) != len(self._scenarios):
             dupes = sorted({s.id for s in self._scenarios if sum(t.id == s.id for t in self._scenarios) > 1})
             raise ValueError(f"scenarios: duplicate ids {dupes}")
+        if cfg["scenario_order"] not in SCENARIO_ORDERS:
+            raise ScenarioAssignmentError(
+                "scenario_order", f"{cfg['scenario_order']!r}: expected one of {list(SCENARIO_ORDERS)}"
+            )
+        self._active: tuple[int, ...] = tuple(range(len(self._scenarios)))
+        self._cursor = 0
         self._contexts: dict[int, ScenarioContext] = {}
         self._backend: Any = None
 
@@ -271,12 +285,18 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
             if unknown:
                 raise ValueError(f"reset options: unknown key(s) {unknown}; valid: ['scenario']")
             pinned = options.get("scenario")
+        if seed is not None:
+            self._cursor = 0
+        active = self._active
         if pinned is not None:
             index = self._scenario_index(pinned)
-        elif len(self._scenarios) == 1:
-            index = 0
+        elif len(active) == 1:
+            index = active[0]
+        elif self.config["scenario_order"] == "sequential":
+            index = active[self._cursor % len(active)]
+            self._cursor += 1
         else:
-            index = int(self.np_random.integers(len(self._scenarios)))
+            index = active[int(self.np_random.integers(len(active)))]
         ctx = self._context(index)
         view = self._evaluate(ctx, ctx.initial)
         self._ctx = ctx
@@ -352,6 +372,27 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
     def scenarios(self) -> tuple[Scenario, ...]:
         """The scenario set, in order."""
         return self._scenarios
+
+    @property
+    def scenario_subset(self) -> tuple[str, ...]:
+        """Ids of the scenarios a reset may pick (all of :attr:`scenarios` unless narrowed).
+
+        Set it to a list of ids of this env's set to narrow the draw (``None`` restores the whole set);
+        the walk of ``scenario_order="sequential"`` restarts. A vector env gives each sub-env its own
+        part with ``envs.set_attr("scenario_subset", parts)`` (see
+        :func:`sim_arena_gym.env.vector.assign_scenarios`). ``options={"scenario": id}`` may still pin
+        any scenario of the set. Bad values raise
+        :class:`~sim_arena_gym.env.assignment.ScenarioAssignmentError`."""
+        return tuple(self._scenarios[i].id for i in self._active)
+
+    @scenario_subset.setter
+    def scenario_subset(self, ids: Sequence[str] | None) -> None:
+        if ids is None:
+            self._active = tuple(range(len(self._scenarios)))
+        else:
+            subset = check_subset(ids, [s.id for s in self._scenarios])
+            self._active = tuple(self._by_id[i] for i in subset)
+        self._cursor = 0
 
     @property
     def scenario(self) -> Scenario | None:

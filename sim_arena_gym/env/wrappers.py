@@ -4,6 +4,8 @@
 action-masking modules: ``Dict({"observation": Box, "action_mask": Box(0, 1, (n,))})``. The other two
 conventions need no wrapper: ``info["action_mask"]`` (``np.int8``, Gymnasium) and ``env.action_masks()``
 (sb3-contrib MaskablePPO).
+
+:class:`InstanceIdentity` names and seeds an env by its place among many parallel ones (RLlib env runners).
 """
 
 from __future__ import annotations
@@ -47,3 +49,39 @@ class ActionMaskObservation(gym.ObservationWrapper):
     def action_masks(self) -> np.ndarray:
         """The allowed actions now (bool, shape ``(n,)``)."""
         return self.env.unwrapped.action_masks()  # type: ignore[attr-defined,no-any-return]
+
+
+
+class InstanceIdentity(gym.Wrapper):
+    """Mark an env with its identity among many parallel ones, and seed it from that identity.
+
+    Args:
+        env: any env.
+        instance: an :class:`~sim_arena_gym.env.assignment.EnvInstance` (RLlib env runner and sub-env).
+        base_seed: when given, the first ``reset`` is seeded with ``instance.seed(base_seed)`` whatever
+            the caller passes; later resets pass their seed through (``None`` keeps the generator going).
+
+    Why override the first seed: RLlib seeds the sub-envs of env runner ``w`` with ``s + w + i``, so
+    runner 1's second sub-env and runner 2's first get the same seed; instance seeds are distinct.
+    ``info["env_instance"]`` carries ``instance.id`` (``"w1-e0"``), a name fragment that a backend
+    creating cluster objects per env can use to keep parallel envs apart.
+    """
+
+    def __init__(self, env: gym.Env, instance: Any, base_seed: int | None = None) -> None:
+        super().__init__(env)
+        self.instance = instance
+        self.instance_seed = None if base_seed is None else int(instance.seed(base_seed))
+        self._seeded = False
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
+        if not self._seeded and self.instance_seed is not None:
+            seed = self.instance_seed
+        self._seeded = True
+        obs, info = self.env.reset(seed=seed, options=options)
+        info["env_instance"] = self.instance.id
+        return obs, info
+
+    def step(self, action: Any) -> tuple[Any, Any, bool, bool, dict[str, Any]]:
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        info["env_instance"] = self.instance.id
+        return obs, reward, terminated, truncated, info
