@@ -8,11 +8,13 @@
 # The default asks for the CPU build this machine keeps on local disk; override it on other machines,
 # e.g. `make test TORCH_SPEC="torch --index-url https://download.pytorch.org/whl/cpu"`, or skip it with
 # `make test TORCH_SPEC=`.
+# EXTRAS: the rllib extra (Ray RLlib, ~650 MB) is in the default so that CI runs the RLlib test;
+# `make test EXTRAS=train,test` leaves it out (that test then skips).
 
 PYTHON ?= python3
 VENV ?= .venv
 TORCH_SPEC ?= torch==2.13.0
-EXTRAS ?= train,test
+EXTRAS ?= train,test,rllib
 PYTEST_ARGS ?=
 
 BIN := $(VENV)/bin

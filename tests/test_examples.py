@@ -42,3 +42,27 @@ def test_train_then_evaluate_a_model(tmp_path: Path) -> None:
     assert rows["oracle"][1] == "100.0%"  # every test scenario is solvable
     assert set(rows) == {"noop", "oracle", "mppo"}
     assert f"wrote {tmp_path / 'results' / 'results.json'}" in lines
+
+
+def test_train_rllib_example_runs_on_a_local_ray_instance() -> None:
+    import shutil
+    import tempfile
+
+    import pytest
+
+    pytest.importorskip("ray.rllib", reason="Ray RLlib is not installed (pip install -e '.[rllib]')")
+    ray_dir = tempfile.mkdtemp(prefix="simray-")  # short: Ray's socket paths must fit 107 bytes
+    try:
+        out = run_example(
+            "examples/train_rllib.py", "--timesteps", "128", "--train-batch", "128", "--num-env-runners", "0",
+            "--num-envs-per-runner", "2", "--eval-every", "128", "--eval-scenarios", "canonical",
+            "--ray-temp-dir", ray_dir,
+        )  # fmt: skip
+    finally:
+        shutil.rmtree(ray_dir, ignore_errors=True)
+    lines = out.splitlines()
+    assert lines[0] == "built in " + lines[0].split("built in ")[1]
+    assert lines[0].endswith(": 0 env runners x 2 envs, 128 steps per iteration")
+    assert lines[1].startswith("iter    1 steps ")
+    assert "canonical success " in lines[1] and lines[1].endswith("(4 episodes)")
+    assert lines[-1].startswith("done: ")

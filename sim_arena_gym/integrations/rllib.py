@@ -219,3 +219,17 @@ def evaluate_module(
         "mean_steps": statistics.fmean(steps) if steps else None,
         "failed": failed,
     }
+
+
+def stop_algo(algo: Any) -> None:
+    """``algo.stop()``, then remove the log folder the Algorithm made under ``~/ray_results`` if it
+    stayed empty (the current API stack writes nothing there unless a logger is configured)."""
+    import os
+
+    logdir = getattr(algo, "logdir", None)
+    algo.stop()
+    if logdir:
+        try:
+            os.rmdir(logdir)
+        except OSError:
+            pass  # not empty, or already gone: leave it
