@@ -211,14 +211,13 @@ def main() -> int:
              f"{r['iter_s']:.2f} s/iteration, of which learning ~{r['learn_s']:.2f} s (derived)")
 
     one = res[1]
-    runners_per_node = max(1, args.cores_per_node - 1)
     sample_s = args.train_batch / one["per_runner"]
     print(f"PROJECTED (not measured) for a Ray cluster of K nodes x {args.cores_per_node} cores, "
-          f"{runners_per_node} env runners per node (one core left for the driver / learner on the head), "
+          f"one env runner per core but one on the head (the driver / learner), "
           f"from the measured {one['per_runner']:,.0f} env-steps/s per runner and "
           f"{one['learn_s']:.2f} s learner update per {args.train_batch} steps:")
     for k in (1, 2, 4, 8, 16):
-        runners = k * runners_per_node
+        runners = k * args.cores_per_node - 1
         sampling = runners * one["per_runner"]
         # Synchronous PPO: an iteration samples train_batch steps across all runners, then learns.
         iteration = args.train_batch / sampling + one["learn_s"]

@@ -33,6 +33,7 @@ def main() -> None:
     parser.add_argument("--eval-scenarios", default="test", help="evaluation set (default test)")
     parser.add_argument("--eval-every", type=int, default=10_240, help="env steps between evaluations")
     parser.add_argument("--target-success", type=float, default=1.0, help="stop at this test success rate")
+    parser.add_argument("--keep-going", action="store_true", help="train on to --timesteps after the target")
     parser.add_argument("--reward-mode", default="gradual", choices=("binary", "gradual", "penalty"))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--checkpoint", type=Path, default=None, help="save the algorithm here at the end")
@@ -63,7 +64,7 @@ def main() -> None:
     algo = config.build_algo()
     print(f"built in {time.perf_counter() - start:.1f}s: {args.num_env_runners} env runners x "
           f"{args.num_envs_per_runner} envs, {args.train_batch} steps per iteration", flush=True)
-    steps, next_eval, best = 0, args.eval_every, None
+    steps, next_eval, best, last = 0, args.eval_every, None, None
     try:
         while steps < args.timesteps:
             result = algo.train()
@@ -74,11 +75,14 @@ def main() -> None:
                 next_eval += args.eval_every
                 ev = sim_rllib.evaluate_module(algo.get_module(), scenarios=args.eval_scenarios, seed=args.seed,
                                                env_config={"reward_mode": args.reward_mode})
-                line += f"  {args.eval_scenarios} success {ev['success_rate']:.1%} ({ev['episodes']} episodes)"
+                mean_steps = "-" if ev["mean_steps"] is None else f"{ev['mean_steps']:.2f}"
+                line += (f"  {args.eval_scenarios} success {ev['success_rate']:.1%} ({ev['episodes']} episodes, "
+                         f"mean steps {mean_steps})")
+                last = ev["success_rate"]
                 if ev["success_rate"] >= args.target_success and best is None:
                     best = (steps, time.perf_counter() - start, ev["success_rate"])
             print(line, flush=True)
-            if best is not None:
+            if best is not None and not args.keep_going:
                 break
         if args.checkpoint is not None:
             print(f"checkpoint: {algo.save_to_path(str(args.checkpoint.resolve()))}")
@@ -87,9 +91,10 @@ def main() -> None:
         ray.shutdown()
     if best is None:
         print(f"done: {steps} steps in {time.perf_counter() - start:.1f}s, {args.eval_scenarios} success below "
-              f"{args.target_success:.0%}")
+              f"{args.target_success:.0%} (last {last if last is None else format(last, '.1%')})")
     else:
-        print(f"done: {args.eval_scenarios} success {best[2]:.1%} after {best[0]} steps, {best[1]:.1f}s wall")
+        print(f"done: {args.eval_scenarios} success {best[2]:.1%} after {best[0]} steps, {best[1]:.1f}s wall "
+              f"(counted from the start of the build); last evaluation {last:.1%} at {steps} steps")
 
 
 if __name__ == "__main__":

@@ -170,3 +170,17 @@ def test_sb3_subproc_vec_env_with_maskable_ppo() -> None:
         assert model.num_timesteps == 128
     finally:
         vec_env.close()
+
+
+def test_checker_passes_with_sequential_order_and_a_subset() -> None:
+    import warnings
+
+    from gymnasium.utils.env_checker import check_env
+
+    canon = canonical_scenarios()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        env = SimKubeEnv(scenarios=canon, scenario_order="sequential")
+        env.scenario_subset = [canon[1].id, canon[2].id]
+        check_env(env)
+    assert [str(w.message) for w in caught] == []
