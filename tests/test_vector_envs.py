@@ -180,7 +180,7 @@ def test_checker_passes_with_sequential_order_and_a_subset() -> None:
     canon = canonical_scenarios()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        env = SimKubeEnv(scenarios=canon, scenario_order="sequential")
-        env.scenario_subset = [canon[1].id, canon[2].id]
-        check_env(env)
+        env = gym.make(ENV_ID, scenarios=canon, scenario_order="sequential")
+        env.unwrapped.scenario_subset = [canon[1].id, canon[2].id]
+        check_env(env.unwrapped)
     assert [str(w.message) for w in caught] == []
