@@ -98,3 +98,29 @@ def test_evaluate_module_plays_each_scenario_once(local_ray: Path) -> None:
 def test_ppo_config_refuses_unknown_training_options() -> None:
     with pytest.raises(ValueError, match=r"^ppo_config: unknown training option\(s\) \['learning_rate'\]; valid: "):
         sim_rllib.ppo_config(learning_rate=1e-3)
+
+
+@pytest.mark.slow
+def test_two_remote_env_runners_get_distinct_instances_seeds_and_parts(local_ray: Path) -> None:
+    train_ids = [s.id for s in load_scenario_set("train")]
+    config = sim_rllib.ppo_config(
+        num_env_runners=2, num_envs_per_env_runner=2, num_cpus_per_env_runner=0.5, seed=100,
+        train_batch_size_per_learner=128, minibatch_size=64, num_epochs=1,
+    )  # fmt: skip
+    algo = config.build_algo()
+    try:
+        algo.train()
+
+        def describe(runner: object) -> list[tuple[str, int, tuple[str, ...]]]:
+            return [
+                (e.get_wrapper_attr("instance").id, e.get_wrapper_attr("instance_seed"), e.unwrapped.scenario_subset)
+                for e in runner.env.unwrapped.envs  # type: ignore[attr-defined]
+            ]
+
+        remote = sorted(x for per_runner in algo.env_runner_group.foreach_env_runner(describe, local_env_runner=False)
+                        for x in per_runner)  # fmt: skip
+    finally:
+        sim_rllib.stop_algo(algo)
+    assert [r[0] for r in remote] == ["w1-e0", "w1-e1", "w2-e0", "w2-e1"]
+    assert [r[1] for r in remote] == [100, 101, 102, 103]
+    assert [r[2] for r in remote] == [tuple(train_ids[i::4]) for i in range(4)]
