@@ -1,0 +1,135 @@
+"""The naming contract of the simkube backend: every label, annotation and name it writes.
+
+One backend instance is one *run*, with a run id of 8 lowercase hex digits (``new_run_id()``), unique
+per env instance. Everything the run creates can be found from the id alone:
+
+=========================  ==========================================  ==============================
+object                     name                                        labels
+=========================  ==========================================  ==============================
+``v1/Node`` (KWOK)         ``sa-<run>-<pool>-<i>``                      ``sim-arena.io/run=<run>``,
+                                                                        ``app.kubernetes.io/managed-by=sim-arena-gym``,
+                                                                        ``sim-arena.io/pool=<pool>``
+``simkube.io/Simulation``  ``sa-<run>-<seq>`` (seq 6 digits from 1)     run + managed-by +
+                                                                        ``sim-arena.io/scenario=<id>``
+virtual namespace          ``<prefix>-<trace namespace>``, prefix       made by SimKube's driver
+                           ``sa-<run>`` unless ``virtual_ns_prefix``    (``simkube.io/virtual=true``);
+                           is given                                     the backend adds run + managed-by
+trace file (store)         ``<store>/sa-<run>-<seq>.sktrace``           the run id is in the name
+=========================  ==========================================  ==============================
+
+So ``kubectl get nodes,simulations -l sim-arena.io/run=<run>`` lists a run's cluster objects,
+``-l app.kubernetes.io/managed-by=sim-arena-gym`` every run's, and ``sa-<run>-*`` its files. Names
+are DNS-1123 labels (lowercase alphanumerics and ``-``, at most 63 characters); label values at most
+63 characters (:func:`label_value`).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+__all__ = [
+    "ANNOTATION_ORIGINAL_NAMESPACE",
+    "ANNOTATION_USAGE_FLOORS",
+    "LABEL_MANAGED_BY",
+    "LABEL_POOL",
+    "LABEL_RUN",
+    "LABEL_SCENARIO",
+    "LABEL_SIMKUBE_SIMULATION",
+    "LABEL_SIMKUBE_VIRTUAL",
+    "LEASE_NAME",
+    "MANAGED_BY",
+    "NAME_PREFIX",
+    "label_value",
+    "new_run_id",
+    "node_name",
+    "run_labels",
+    "run_prefix",
+    "run_selector",
+    "simulation_name",
+    "trace_file_name",
+    "virtual_namespace",
+]
+
+#: Label naming the run that created an object.
+LABEL_RUN = "sim-arena.io/run"
+#: Standard "managed by" label; its value is :data:`MANAGED_BY`.
+LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
+MANAGED_BY = "sim-arena-gym"
+#: Scenario id of a Simulation (sanitised by :func:`label_value`).
+LABEL_SCENARIO = "sim-arena.io/scenario"
+#: Node pool name of a node.
+LABEL_POOL = "sim-arena.io/pool"
+#: Annotation on the target workload in the uploaded trace: the usage floors, JSON.
+ANNOTATION_USAGE_FLOORS = "sim-arena.io/usage-floors"
+
+#: SimKube's own labels and names (sk-driver / sk-ctrl).
+LABEL_SIMKUBE_SIMULATION = "simkube.io/simulation"
+LABEL_SIMKUBE_VIRTUAL = "simkube.io/virtual"
+ANNOTATION_ORIGINAL_NAMESPACE = "static.simkube.io/original-namespace"
+LEASE_NAME = "sk-lease"
+
+#: Every name the backend makes starts with this.
+NAME_PREFIX = "sa"
+_RUN_ID = re.compile(r"^[0-9a-f]{8}$")
+_NOT_DNS = re.compile(r"[^a-z0-9-]+")
+_NOT_LABEL = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def new_run_id() -> str:
+    """A fresh run id: 8 random lowercase hex digits."""
+    return secrets.token_hex(4)
+
+
+def _check(run_id: str) -> str:
+    if not _RUN_ID.match(run_id):
+        raise ValueError(f"run id {run_id!r}: expected 8 lowercase hex digits")
+    return run_id
+
+
+def run_prefix(run_id: str) -> str:
+    """``sa-<run>``: the start of every name of the run."""
+    return f"{NAME_PREFIX}-{_check(run_id)}"
+
+
+def _dns(text: str) -> str:
+    return _NOT_DNS.sub("-", text.lower()).strip("-") or "x"
+
+
+def node_name(run_id: str, pool: str, index: int) -> str:
+    """``sa-<run>-<pool>-<i>`` (the pool name made DNS-safe; ``ValueError`` past 63 characters)."""
+    name = f"{run_prefix(run_id)}-{_dns(pool)}-{index}"
+    if len(name) > 63:
+        raise ValueError(f"node name {name!r} is longer than 63 characters; use a shorter pool name")
+    return name
+
+
+def simulation_name(run_id: str, seq: int) -> str:
+    """``sa-<run>-<seq>``, seq written with 6 digits."""
+    return f"{run_prefix(run_id)}-{seq:06d}"
+
+
+def trace_file_name(simulation: str) -> str:
+    """The trace file of a Simulation in the store: ``<simulation>.sktrace``."""
+    return f"{simulation}.sktrace"
+
+
+def virtual_namespace(prefix: str, namespace: str) -> str:
+    """SimKube's simulated namespace: ``<prefix>-<namespace>``."""
+    return f"{prefix}-{namespace}"
+
+
+def label_value(text: str) -> str:
+    """``text`` as a valid label value: other characters become ``-``, cut to 63, alphanumeric ends."""
+    value = _NOT_LABEL.sub("-", text)[:63]
+    return value.strip("-_.")
+
+
+def run_labels(run_id: str) -> dict[str, str]:
+    """The labels every object of the run carries."""
+    return {LABEL_RUN: _check(run_id), LABEL_MANAGED_BY: MANAGED_BY}
+
+
+def run_selector(run_id: str) -> str:
+    """Label selector of the run's objects."""
+    return f"{LABEL_RUN}={_check(run_id)}"
