@@ -13,8 +13,8 @@ A step (:meth:`SimKubeBackend.run`):
    an annotation on the target workload;
 3. a Simulation ``sa-<run>-<seq>`` is created and watched through Initializing / Blocked / Retrying /
    Paused to Running (Failed is an error);
-4. the virtual namespaces appear when the driver replays the first event; the backend waits
-   ``span / speed + settle_seconds`` from then, reads pods, events and workloads, and checks the
+4. the virtual namespaces appear when the driver replays the first event; the backend waits the
+   driver's sleeps (``int(gap / speed)`` whole seconds per gap) plus ``settle_seconds`` from then, reads pods, events and workloads, and checks the
    Simulation is still running (a read after the driver deleted its root would see nothing);
 5. the Simulation and the virtual namespaces are deleted, and the backend waits until they are gone.
 
@@ -53,7 +53,7 @@ from sim_arena_gym.backends.simkube_names import (
 )
 from sim_arena_gym.backends.simkube_options import SimKubeOptionError, SimKubeOptions
 from sim_arena_gym.backends.simkube_outcome import ScenarioNode, build_cluster_outcome
-from sim_arena_gym.backends.simkube_timing import parse_duration, simulation_duration, trace_span
+from sim_arena_gym.backends.simkube_timing import parse_duration, replay_seconds, simulation_duration
 from sim_arena_gym.quantity import format_cpu
 from sim_arena_gym.scenarios.model import Scenario
 from sim_arena_gym.sim.outcome import ClusterOutcome
@@ -389,7 +389,7 @@ class SimKubeBackend:
             for name in vns:
                 self._call(f"label namespace {name}", self._core.patch_namespace, name,
                            {"metadata": {"labels": run_labels(self.run_id)}}, ok404=True)
-            self._sleep(t0 + trace_span(trace) / opts.speed + opts.settle_seconds - time.monotonic())
+            self._sleep(t0 + replay_seconds(trace, opts.speed) + opts.settle_seconds - time.monotonic())
             outcome = self._read(sim, trace, scenario, vns)
             state = self._sim_state(sim)
             if state != "Running":
@@ -423,7 +423,9 @@ class SimKubeBackend:
             if left <= 0:
                 raise BackendError(f"timed out waiting for {what}; last seen: {last_seen()}")
             w = watch.Watch()
-            seconds = max(1, math.ceil(left))
+            # Short streams (resumed from the last resourceVersion) so that deadlines that move, such as
+            # the lease wait, are checked at least once a second.
+            seconds = 1 if left > 1 else max(1, math.ceil(left))
             started = time.monotonic()
             got_any = False
             try:

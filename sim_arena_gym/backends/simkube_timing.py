@@ -7,7 +7,7 @@ import re
 
 from sim_arena_gym.trace.model import Trace
 
-__all__ = ["format_duration", "parse_duration", "trace_span", "simulation_duration"]
+__all__ = ["format_duration", "parse_duration", "replay_seconds", "trace_span", "simulation_duration"]
 
 _DURATION = re.compile(r"^\+?\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$")
 
@@ -37,3 +37,13 @@ def simulation_duration(trace: Trace, speed: float, settle_seconds: float, read_
     """``spec.duration`` covering the trace plus the settling and read windows (wall-clock seconds
     times ``speed`` = simulated seconds)."""
     return format_duration(trace_span(trace) + (settle_seconds + read_window_seconds) * speed)
+
+
+def replay_seconds(trace: Trace, speed: float) -> int:
+    """Wall-clock seconds sk-driver spends between its first and last event: it sleeps
+    ``int((next_ts - ts) / speed)`` (whole seconds, truncated) after each event."""
+    total = 0
+    events = trace.events
+    for a, b in zip(events, events[1:]):
+        total += int((b.ts - a.ts) / speed)
+    return total

@@ -97,14 +97,14 @@ class FakeCluster:
 
     def backend_options(self, **overrides: Any) -> dict[str, Any]:
         """``backend_options`` for the simkube backend pointed at this cluster (fast timing by
-        default: ``speed`` 1000, settling 0.005 s); ``overrides`` win."""
+        default: ``speed`` 1000, settling 0.02 s); ``overrides`` win."""
         options: dict[str, Any] = {
             "kubeconfig": str(self.kubeconfig),
             "context": self.context,
             "trace_store": str(self.trace_store),
             "trace_store_url": f"file://{self.data_mount}",
             "speed": 1000.0,
-            "settle_seconds": 0.005,
+            "settle_seconds": 0.02,
         }
         options.update(overrides)
         return options

@@ -10,8 +10,9 @@ When a ``simkube.io/v1`` Simulation is created, a thread plays its life:
    :attr:`Faults.driver_startup_s`, creates the SimulationRoot ``sk-<sim>-driver-root`` and, at the first
    event, the virtual namespaces ``<virtualNsPrefix>-<namespace>`` (label ``simkube.io/virtual=true``,
    owned by the root).
-4. At ``(last_ts - first_ts) / speed`` seconds after the first event it materialises the replay's
-   end state: the workloads (with status), ReplicaSets / Jobs, pods (phase, conditions, container
+4. After the driver's sleeps (``int((next_ts - ts) / speed)`` whole seconds after each event, so
+   nothing at all when every gap is shorter than ``speed`` seconds) it materialises the replay's end
+   state in one step: the workloads (with status), ReplicaSets / Jobs, pods (phase, conditions, container
    states) and ``FailedScheduling`` events. The replay is the embedded simulator's, on the nodes that
    exist in the fake cluster at that moment (each node a one-node pool).
 5. At ``duration / speed`` seconds after the first event (``spec.duration``, ``+5m`` style; the trace
@@ -43,7 +44,7 @@ from sim_arena_gym.backends.simkube_names import (
     LEASE_NAME,
 )
 from sim_arena_gym.backends.simkube_pods import pod_request_of
-from sim_arena_gym.backends.simkube_timing import parse_duration
+from sim_arena_gym.backends.simkube_timing import parse_duration, replay_seconds
 from sim_arena_gym.scenarios.model import NodePool, Scenario, Taint
 from sim_arena_gym.sim.outcome import PENDING, RUNNING, ClusterOutcome, PodOutcome
 from sim_arena_gym.testing.fake_cluster.faults import Faults
@@ -146,6 +147,7 @@ class SimKubeEmulator:
                 stop = self._stops.get(name)
             if stop is not None:
                 stop.set()
+            self._release_lease(name)  # at once, as the garbage collector removes the root
 
     def _kwok_node(self, change: Change) -> None:
         """KWOK's node stages: a node annotated ``kwok.x-k8s.io/node: fake`` becomes Ready."""
@@ -208,24 +210,40 @@ class SimKubeEmulator:
                 return
             self._wait(stop, self.faults.driver_startup_s)
             prefix = driver.get("virtualNsPrefix") or "virtual"
-            root = self.store.create(ROOT, None, {"metadata": {"name": f"sk-{name}-driver-root",
-                                                               "labels": {LABEL_SIMKUBE_SIMULATION: name}}, "spec": {}})
+            # Owned by the Simulation (as sk-ctrl's metaroot is): deleting the Simulation collects it all.
+            sim_owner = {"apiVersion": f"{SIMKUBE_GROUP}/v1", "kind": "Simulation", "name": name,
+                         "uid": sim["metadata"]["uid"], "blockOwnerDeletion": True}
+            with self.store.cond:
+                if stop.is_set():
+                    raise _Stopped
+                root = self.store.create(ROOT, None, {"metadata": {"name": f"sk-{name}-driver-root",
+                                                                   "labels": {LABEL_SIMKUBE_SIMULATION: name},
+                                                                   "ownerReferences": [sim_owner]}, "spec": {}})
             root_uid.append(root["metadata"]["uid"])
             owner = {"apiVersion": f"{SIMKUBE_GROUP}/v1", "kind": "SimulationRoot", "name": root["metadata"]["name"],
                      "uid": root["metadata"]["uid"], "blockOwnerDeletion": True}
-            t0 = time.monotonic()
+            # The replay is computed before the first event, so that the end state appears on time.
+            outcome, objects = self._replay(name, trace)
             first = trace.events[0].ts if trace.events else 0
             last = trace.events[-1].ts if trace.events else 0
             namespaces = sorted({(o.get("metadata") or {}).get("namespace") or "default"
-                                 for e in trace.events for o in e.applied_objs})
-            for ns in namespaces:
-                vns = f"{prefix}-{ns}"
-                if not self.store.exists(NS, None, vns):
-                    self.store.create(NS, None, {"metadata": {"name": vns, "labels": {LABEL_SIMKUBE_VIRTUAL: "true"},
-                                                              "ownerReferences": [owner]}})
-            outcome, objects = self._replay(name, trace)
-            self._wait(stop, t0 + (last - first) / speed - time.monotonic())
-            self._materialise(name, prefix, owner, outcome, objects, trace)
+                                 for e in trace.events for o in e.applied_objs if o.get("kind") != "PriorityClass"})
+            replay_s = replay_seconds(trace, speed)
+            with self.store.cond:  # the first event: the virtual namespaces (and, without sleeps, the rest)
+                t0 = time.monotonic()
+                for ns in namespaces:
+                    vns = f"{prefix}-{ns}"
+                    if not self.store.exists(NS, None, vns):
+                        self.store.create(NS, None, {"metadata": {"name": vns, "labels": {LABEL_SIMKUBE_VIRTUAL: "true"},
+                                                                  "ownerReferences": [owner]}})
+                if replay_s == 0:
+                    self._materialise(name, prefix, owner, outcome, objects, trace)
+            if replay_s > 0:
+                self._wait(stop, t0 + replay_s - time.monotonic())
+                with self.store.cond:  # all at once: a reader sees the whole end state or none of it
+                    if stop.is_set():
+                        raise _Stopped
+                    self._materialise(name, prefix, owner, outcome, objects, trace)
             duration = parse_duration(spec["duration"]) if spec.get("duration") else float(last - first)
             self._wait(stop, t0 + duration / speed - time.monotonic())
             self._delete_root(root)
