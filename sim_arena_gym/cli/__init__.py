@@ -2,7 +2,7 @@
 
 Each command group lives in its own module with a ``register(commands, trace_commands)`` function that
 adds argparse sub-parsers; a sub-parser sets ``func(args) -> int`` as its handler. Errors a user can fix
-(``TraceError``, ``UsageError``) are printed as one line on stderr and exit with status 2.
+(``TraceError``, ``UsageError``, ``BackendError``) are printed as one line on stderr and exit with status 2.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "sim_arena_gym.cli.generate_command",  # trace generate
     "sim_arena_gym.cli.run_commands",  # run, demo
     "sim_arena_gym.cli.learn_commands",  # train, evaluate
+    "sim_arena_gym.cli.cluster_commands",  # fake-cluster
 )
 
 
@@ -47,13 +48,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from sim_arena_gym.backends.base import BackendError
     from sim_arena_gym.trace.errors import TraceError
 
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (TraceError, UsageError) as exc:
+    except (TraceError, UsageError, BackendError) as exc:
         print(f"sim-arena: error: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # e.g. `sim-arena trace inspect x | head`

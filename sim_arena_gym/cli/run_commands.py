@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from sim_arena_gym.cli import UsageError
+from sim_arena_gym.cli.backend_flags import add_backend_arguments, backend_config
 
 #: The scenario ``sim-arena demo`` runs by default.
 DEMO_SCENARIO = "canonical-slightly-bad-cpu"
@@ -61,6 +62,7 @@ def register(commands: Any, trace_commands: Any) -> None:
     demo.add_argument("--scenario", metavar="ID", default=DEMO_SCENARIO,
                       help=f"a canonical scenario (default {DEMO_SCENARIO})")
     demo.add_argument("--policy", metavar="NAME", default="heuristic", help="policy (default heuristic)")
+    add_backend_arguments(demo)
     demo.set_defaults(func=cmd_demo)
 
     ag = commands.add_parser("agents", help="list the policies usable with --policy")
@@ -80,6 +82,7 @@ def _episode_options(p: argparse.ArgumentParser, *, policy_default: str) -> None
     p.add_argument("--seed", metavar="S", type=int, default=0, help="seed for reset and the policy (default 0)")
     p.add_argument("--render", choices=("ansi", "none"), default="none",
                    help="draw the cluster after every step (ansi) or not (default)")
+    add_backend_arguments(p)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -151,7 +154,8 @@ def build_env(args: argparse.Namespace, *, render: str | None) -> Any:
                 raise UsageError(f"--{flag} goes with --trace, not --scenario")
         scenario = find_scenario(args.scenario)
     return SimKubeEnv(
-        scenarios=[scenario], reward_mode=args.reward_mode, max_steps=args.steps, render_mode=render
+        scenarios=[scenario], reward_mode=args.reward_mode, max_steps=args.steps, render_mode=render,
+        **backend_config(args),
     )
 
 
@@ -304,7 +308,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     canon = {s.id: s for s in canonical_scenarios()}
     if args.scenario not in canon:
         raise UsageError(f"demo scenario {args.scenario!r}: choose a canonical one: {', '.join(canon)}")
-    env = SimKubeEnv(scenarios=[canon[args.scenario]], render_mode="ansi")
+    env = SimKubeEnv(scenarios=[canon[args.scenario]], render_mode="ansi", **backend_config(args))
     try:
         policy = _policy(args.policy, env, 0)
         out = sys.stdout
