@@ -47,7 +47,9 @@ class TestBackendApi:
         assert isinstance(backend, EmbeddedBackend) and isinstance(backend, Backend)
         assert backend.name == "embedded"
         assert make_backend("embedded", version="1.29").options.version.value == "1.29"
-        with pytest.raises(ValueError, match="unknown backend 'simkube'; available: 'embedded'"):
+        with pytest.raises(ValueError, match="unknown backend 'nope'; available: 'embedded', 'simkube'"):
+            make_backend("nope")
+        with pytest.raises(ValueError, match="option 'trace_store' is required"):
             make_backend("simkube")
         with pytest.raises(ValueError):
             EmbeddedBackend(no_such_option=1)
