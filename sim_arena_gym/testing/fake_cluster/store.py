@@ -206,55 +206,58 @@ class Store:
             self._record(rtype, "ADDED", obj)
             return copy.deepcopy(obj)
 
+    def _current(self, rtype: ResourceType, namespace: str | None, name: str) -> tuple[tuple[str, str, str], dict[str, Any]]:
+        key = self._key(rtype, namespace, name)
+        hit = self._objects.get(key)
+        if hit is None:
+            raise rtype.not_found(name)
+        return key, hit[1]
+
+    @staticmethod
+    def _carry_over(rtype: ResourceType, old: dict[str, Any], new: dict[str, Any], subresource: str | None) -> None:
+        """What a write cannot change: identity, and (for types with a status subresource) ``status``
+        through the main resource or anything but ``status`` through ``/status``; bumps
+        ``generation`` when ``spec`` changes."""
+        if subresource == "status":
+            status = new.get("status", {})
+            new.clear()
+            new.update(copy.deepcopy(old))
+            new["status"] = status
+        elif "status" in rtype.subresources:
+            if "status" in old:
+                new["status"] = copy.deepcopy(old["status"])
+            else:
+                new.pop("status", None)
+        meta = new.setdefault("metadata", {})
+        for k in ("uid", "creationTimestamp", "generation", "namespace", "name"):
+            if k in old["metadata"]:
+                meta[k] = old["metadata"][k]
+        if new.get("spec") != old.get("spec"):
+            meta["generation"] = old["metadata"].get("generation", 1) + 1
+        new["apiVersion"] = rtype.api_version
+        new["kind"] = rtype.kind
+
     def update(self, rtype: ResourceType, namespace: str | None, name: str, obj: dict[str, Any],
                *, subresource: str | None = None) -> dict[str, Any]:
-        """Replace (PUT); a stale ``metadata.resourceVersion`` is a 409 Conflict. With
-        ``subresource="status"`` only ``status`` changes."""
+        """Replace (PUT); a stale ``metadata.resourceVersion`` is a 409 Conflict."""
         with self.cond:
-            key = self._key(rtype, namespace, name)
-            hit = self._objects.get(key)
-            if hit is None:
-                raise rtype.not_found(name)
-            old = hit[1]
+            key, old = self._current(rtype, namespace, name)
             given = (obj.get("metadata") or {}).get("resourceVersion")
             if given and given != old["metadata"]["resourceVersion"]:
                 what = f"{rtype.plural}.{rtype.group}" if rtype.group else rtype.plural
                 raise ApiError(409, "Conflict", f'Operation cannot be fulfilled on {what} "{name}": the object has '
                                                 "been modified; please apply your changes to the latest version and try again")
-            if subresource == "status":
-                new = copy.deepcopy(old)
-                new["status"] = copy.deepcopy(obj.get("status", {}))
-            else:
-                new = copy.deepcopy(obj)
-                new.setdefault("metadata", {})
-                for k in ("uid", "creationTimestamp", "generation", "namespace", "name"):
-                    if k in old["metadata"]:
-                        new["metadata"][k] = old["metadata"][k]
-                if "status" in old and "status" not in obj:
-                    new["status"] = old["status"]
-                if new.get("spec") != old.get("spec"):
-                    new["metadata"]["generation"] = old["metadata"].get("generation", 1) + 1
-            new["apiVersion"] = rtype.api_version
-            new["kind"] = rtype.kind
+            new = copy.deepcopy(obj)
+            self._carry_over(rtype, old, new, subresource)
             return self._commit(rtype, key, new)
 
     def patch(self, rtype: ResourceType, namespace: str | None, name: str, patch: dict[str, Any],
               *, subresource: str | None = None) -> dict[str, Any]:
         """A JSON merge patch (RFC 7386); strategic merge patches are applied the same way."""
         with self.cond:
-            key = self._key(rtype, namespace, name)
-            hit = self._objects.get(key)
-            if hit is None:
-                raise rtype.not_found(name)
-            old = hit[1]
-            if subresource == "status":
-                patch = {"status": patch.get("status", {})}
+            key, old = self._current(rtype, namespace, name)
             new = merge_patch(old, patch)
-            for k in ("uid", "creationTimestamp", "name", "namespace"):
-                if k in old["metadata"]:
-                    new["metadata"][k] = old["metadata"][k]
-            if new.get("spec") != old.get("spec"):
-                new["metadata"]["generation"] = old["metadata"].get("generation", 1) + 1
+            self._carry_over(rtype, old, new, subresource)
             return self._commit(rtype, key, new)
 
     def _commit(self, rtype: ResourceType, key: tuple[str, str, str], new: dict[str, Any]) -> dict[str, Any]:
