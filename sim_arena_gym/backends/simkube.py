@@ -49,7 +49,7 @@ from sim_arena_gym.backends.simkube_names import (
     run_selector,
     simulation_name,
     trace_file_name,
-    virtual_namespace,
+    virtual_namespaces,
 )
 from sim_arena_gym.backends.simkube_options import SimKubeOptionError, SimKubeOptions
 from sim_arena_gym.backends.simkube_outcome import ScenarioNode, build_cluster_outcome
@@ -114,7 +114,8 @@ class SimKubeBackend:
         from kubernetes.config.config_exception import ConfigException
 
         opts = self.options
-        path = opts.kubeconfig or os.environ.get("KUBECONFIG", "").split(os.pathsep)[0] or str(Path.home() / ".kube" / "config")
+        path = os.path.expanduser(opts.kubeconfig or os.environ.get("KUBECONFIG", "").split(os.pathsep)[0]
+                                  or str(Path.home() / ".kube" / "config"))
         if not Path(path).is_file():
             raise BackendError(f"kubeconfig {path!r} not found: pass backend option 'kubeconfig' (--kubeconfig) "
                                "with the file `kind get kubeconfig` writes")
@@ -358,9 +359,7 @@ class SimKubeBackend:
         self._seq += 1
         sim = simulation_name(self.run_id, self._seq)
         path = Path(opts.trace_store) / trace_file_name(sim)
-        namespaces = sorted({(o.get("metadata") or {}).get("namespace") or "default"
-                             for e in trace.events for o in e.applied_objs if o.get("kind") != "PriorityClass"})
-        vns = [virtual_namespace(self.prefix, ns) for ns in namespaces]
+        vns = virtual_namespaces((o for e in trace.events for o in e.applied_objs), self.prefix)
         self._current = (sim, path, vns)
         try:
             try:

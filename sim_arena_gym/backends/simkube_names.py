@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from typing import Any, Iterable
 
 __all__ = [
     "ANNOTATION_ORIGINAL_NAMESPACE",
@@ -49,6 +50,7 @@ __all__ = [
     "simulation_name",
     "trace_file_name",
     "virtual_namespace",
+    "virtual_namespaces",
 ]
 
 #: Label naming the run that created an object.
@@ -117,6 +119,21 @@ def trace_file_name(simulation: str) -> str:
 def virtual_namespace(prefix: str, namespace: str) -> str:
     """SimKube's simulated namespace: ``<prefix>-<namespace>``."""
     return f"{prefix}-{namespace}"
+
+
+#: Kinds without a namespace: the driver makes no virtual namespace for them.
+CLUSTER_SCOPED_KINDS = frozenset({
+    "PriorityClass", "Namespace", "Node", "ClusterRole", "ClusterRoleBinding", "StorageClass",
+    "PersistentVolume", "CustomResourceDefinition", "RuntimeClass",
+})
+
+
+def virtual_namespaces(applied_objects: Iterable[dict[str, Any]], prefix: str) -> list[str]:
+    """The virtual namespaces the driver makes for these applied objects, sorted: ``<prefix>-<ns>``
+    for each namespace (``default`` when unset) of a namespaced object."""
+    namespaces = {(o.get("metadata") or {}).get("namespace") or "default"
+                  for o in applied_objects if o.get("kind") not in CLUSTER_SCOPED_KINDS}
+    return sorted(virtual_namespace(prefix, ns) for ns in namespaces)
 
 
 def label_value(text: str) -> str:

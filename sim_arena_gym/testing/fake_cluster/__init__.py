@@ -59,7 +59,11 @@ class FakeCluster:
         self.store = Store(history_limit=history_limit)
         self.faults = Faults()
         self.emulator = SimKubeEmulator(self.store, self.faults, self.trace_store, data_mount=data_mount)
-        self.server = ApiServer(self.store, self.faults, self.token, port)
+        try:
+            self.server = ApiServer(self.store, self.faults, self.token, port)
+        except OSError:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            raise
         ns_type = CORE[0]
         for ns in BASE_NAMESPACES:
             self.store.create(ns_type, None, {"metadata": {"name": ns}, "status": {"phase": "Active"}})

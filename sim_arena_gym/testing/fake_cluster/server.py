@@ -94,6 +94,7 @@ class ApiServer:
         self._count_lock = threading.Lock()
         self._httpd = _Server(self, port)
         self._thread: threading.Thread | None = None
+        self._serving = False
         self.stopping = False
 
     @property
@@ -111,12 +112,17 @@ class ApiServer:
 
     def serve_forever(self) -> None:
         """Serve in the calling thread until :meth:`stop` (or KeyboardInterrupt)."""
-        self._httpd.serve_forever(poll_interval=0.2)
+        self._serving = True
+        try:
+            self._httpd.serve_forever(poll_interval=0.2)
+        finally:
+            self._serving = False
 
     def stop(self) -> None:
         self.stopping = True
         self.store.close()
-        self._httpd.shutdown()
+        if self._thread is not None or self._serving:
+            self._httpd.shutdown()  # returns once serve_forever has stopped (it must have started)
         with self._httpd.conn_lock:
             conns = list(self._httpd.connections)
         for conn in conns:

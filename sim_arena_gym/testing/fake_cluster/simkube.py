@@ -19,7 +19,14 @@ When a ``simkube.io/v1`` Simulation is created, a thread plays its life:
    span when absent) the driver deletes its root: the garbage collector removes every simulated
    object and virtual namespace. The lease is released and the state is ``Finished``.
 
-Deleting the Simulation stops the thread at once and removes what it made. Usage floors are not a
+Deleting the Simulation stops the thread at once and removes what it made (the root is owned by the
+Simulation, so the garbage collector takes everything with it).
+
+Simplifications, none of which the backend can observe through the objects it reads: no driver Job,
+Service, webhook or certificate objects are made; events are replayed at once into the end state
+(intermediate states of a trace with long gaps are not shown); pod names and template hashes are the
+embedded simulator's; each fake node is replayed as a one-node pool (its hostname label in the replay is
+``<name>-0``, which matters only to affinity on exact hostnames). Usage floors are not a
 SimKube concept: a workload annotated ``sim-arena.io/usage-floors`` (JSON, per container) gets the
 embedded simulator's OOMKilled / throttled verdicts, as a custom KWOK stage would give them.
 """
@@ -42,6 +49,7 @@ from sim_arena_gym.backends.simkube_names import (
     LABEL_SIMKUBE_SIMULATION,
     LABEL_SIMKUBE_VIRTUAL,
     LEASE_NAME,
+    virtual_namespaces,
 )
 from sim_arena_gym.backends.simkube_pods import pod_request_of
 from sim_arena_gym.backends.simkube_timing import parse_duration, replay_seconds
@@ -226,13 +234,11 @@ class SimKubeEmulator:
             outcome, objects = self._replay(name, trace)
             first = trace.events[0].ts if trace.events else 0
             last = trace.events[-1].ts if trace.events else 0
-            namespaces = sorted({(o.get("metadata") or {}).get("namespace") or "default"
-                                 for e in trace.events for o in e.applied_objs if o.get("kind") != "PriorityClass"})
+            namespaces = virtual_namespaces((o for e in trace.events for o in e.applied_objs), prefix)
             replay_s = replay_seconds(trace, speed)
             with self.store.cond:  # the first event: the virtual namespaces (and, without sleeps, the rest)
                 t0 = time.monotonic()
-                for ns in namespaces:
-                    vns = f"{prefix}-{ns}"
+                for vns in namespaces:
                     if not self.store.exists(NS, None, vns):
                         self.store.create(NS, None, {"metadata": {"name": vns, "labels": {LABEL_SIMKUBE_VIRTUAL: "true"},
                                                                   "ownerReferences": [owner]}})
