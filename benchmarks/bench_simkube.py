@@ -3,7 +3,8 @@
 Every step is a real round trip through the ``kubernetes`` client over HTTP on 127.0.0.1: write the
 trace, create the Simulation, watch it to Running, watch for the virtual namespaces, settle, read pods,
 delete and wait until gone. The share of wall time spent in HTTP requests and in deliberate waits
-(settling, polling) is reported from the backend's own counters.
+(settling, polling) and in watch streams (waiting for the Simulation and its namespaces) is reported
+from the backend's own counters.
 
     .venv/bin/python benchmarks/bench_simkube.py [--steps 40]
 """
@@ -43,7 +44,7 @@ def main() -> None:
     with FakeCluster() as cluster:
         backend = make_backend("simkube", **cluster.backend_options())
         backend.run(trace, scenario)  # nodes are made on the first step
-        backend.timing.update(http_s=0.0, wait_s=0.0, steps=0)
+        backend.timing.update(http_s=0.0, watch_s=0.0, wait_s=0.0, steps=0)
         sk = []
         for _ in range(args.steps):
             t = time.perf_counter()
@@ -54,8 +55,10 @@ def main() -> None:
     total = sum(sk)
     print(f"scenario {scenario.id}, {args.steps} steps, fake cluster options speed=1000 settle_seconds=0.02")
     print(f"simkube (fake cluster, HTTP): median {statistics.median(sk) * 1e3:.1f} ms, p90 {_pct(sk, 0.9) * 1e3:.1f} ms")
-    print(f"  share in HTTP requests {timing['http_s'] / total:.0%}, in waits (settle/poll) {timing['wait_s'] / total:.0%}, "
-          f"other (trace write, parsing) {1 - (timing['http_s'] + timing['wait_s']) / total:.0%}")
+    http, watching, sleeping = timing["http_s"] / total, timing["watch_s"] / total, timing["wait_s"] / total
+    print(f"  share of step time: HTTP requests {http:.0%}, waiting in watches {watching:.0%}, "
+          f"settle/poll sleeps {sleeping:.0%}, the rest (trace write with fsync, JSON, outcome) "
+          f"{1 - http - watching - sleeping:.0%}")
     print(f"embedded:                     median {statistics.median(emb) * 1e6:.0f} us, p90 {_pct(emb, 0.9) * 1e6:.0f} us")
     print(f"ratio simkube/embedded (median): {statistics.median(sk) / statistics.median(emb):.0f}x")
 

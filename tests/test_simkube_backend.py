@@ -295,6 +295,26 @@ def test_foreign_virtual_nodes_are_refused(fake_cluster: FakeCluster) -> None:
     _run_expecting(fake_cluster, r"already has 1 virtual node\(s\) this run did not make \(someone-elses\)")
 
 
+def test_the_replay_uses_the_nodes_that_exist_in_the_cluster(fake_cluster: FakeCluster) -> None:
+    from sim_arena_gym.testing.fake_cluster.resources import CORE
+
+    # canonical-very-bad-cpu: 4 pods of 17 CPU on 16-CPU nodes, all Pending. A 64-CPU virtual node
+    # made by someone else takes three of them.
+    fake_cluster.store.create(CORE[1], None, {
+        "metadata": {"name": "big", "labels": {"type": "virtual"}, "annotations": {"kwok.x-k8s.io/node": "fake"}},
+        "spec": {"taints": [{"key": "kwok-provider", "value": "true", "effect": "NoSchedule"}]},
+        "status": {"allocatable": {"cpu": "64", "memory": "256Gi", "pods": "110"}},
+    })
+    backend = make_backend("simkube", **fake_cluster.backend_options(foreign_nodes="allow"))
+    try:
+        outcome = backend.run(load_trace(CANONICAL.trace_path), CANONICAL)
+    finally:
+        backend.close()
+    wl = outcome.workload(CANONICAL.workload)
+    assert (wl.ready, wl.pending) == (3, 1)
+    assert [n.pod_count for n in outcome.nodes] == [0, 0, 0]  # the run's own nodes stay empty
+
+
 def test_no_threads_or_ports_left_after_close() -> None:
     import socket
 

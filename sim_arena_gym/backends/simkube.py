@@ -102,8 +102,9 @@ class SimKubeBackend:
         self._created_nodes: list[str] = []
         self._floors_cache: dict[int, tuple[Any, Mapping[str, tuple[int | None, int | None]]]] = {}
         self.server = ""
-        #: seconds spent in HTTP requests and in deliberate waits, summed over steps (benchmarks)
-        self.timing = {"http_s": 0.0, "wait_s": 0.0, "steps": 0}
+        #: seconds in plain HTTP requests, in watch streams (waiting for the cluster to change) and in
+        #: deliberate sleeps (settling, polling), summed over steps (benchmarks)
+        self.timing = {"http_s": 0.0, "watch_s": 0.0, "wait_s": 0.0, "steps": 0}
 
     # -- connection ----------------------------------------------------------------------------
 
@@ -422,6 +423,7 @@ class SimKubeBackend:
             if left <= 0:
                 raise BackendError(f"timed out waiting for {what}; last seen: {last_seen()}")
             w = watch.Watch()
+            opened = time.perf_counter()
             # Short streams (resumed from the last resourceVersion) so that deadlines that move, such as
             # the lease wait, are checked at least once a second.
             seconds = 1 if left > 1 else max(1, math.ceil(left))
@@ -448,6 +450,7 @@ class SimKubeBackend:
                                    f"{what} ({_reason(exc)}); last seen: {last_seen()}") from None
             finally:
                 w.stop()
+                self.timing["watch_s"] += time.perf_counter() - opened
             if time.monotonic() - started < seconds - 0.5 and not got_any:
                 drops += 1
                 if drops > self.options.watch_retries:
