@@ -295,6 +295,32 @@ def test_foreign_virtual_nodes_are_refused(fake_cluster: FakeCluster) -> None:
     _run_expecting(fake_cluster, r"already has 1 virtual node\(s\) this run did not make \(someone-elses\)")
 
 
+def test_the_driver_sleeps_whole_seconds_and_the_backend_waits_for_them(fake_cluster: FakeCluster) -> None:
+    import time
+
+    from sim_arena_gym.scenarios.model import NodePool, Scenario
+    from sim_arena_gym.trace.builders import build_trace, container, deployment, pod_spec
+    from sim_arena_gym.trace.refs import WorkloadRef
+
+    spec = pod_spec([container("app", cpu="6", memory="1Gi")])
+    # 2 replicas at ts 100, 5 replicas at ts 103: at speed 2 the driver sleeps int(3 / 2) = 1 s between.
+    trace = build_trace([(100, [deployment("web", spec, replicas=2)], []), (103, [deployment("web", spec, replicas=5)], [])])
+    scenario = Scenario(id="two-events", trace_path=None, workload=WorkloadRef("Deployment", "default", "web"),
+                        node_pools=(NodePool(count=2, cpu="13"),), trace=trace)
+    backend = make_backend("simkube", **fake_cluster.backend_options(speed=2.0))
+    try:
+        started = time.monotonic()
+        got = backend.run(trace, scenario)
+        elapsed = time.monotonic() - started
+    finally:
+        backend.close()
+    want = make_backend("embedded").run(trace, scenario)
+    assert elapsed >= 1.0
+    assert got.workloads == want.workloads and got.nodes == want.nodes
+    wl = got.workload("Deployment/default/web")
+    assert (wl.ready, wl.pending, wl.total) == (4, 1, 5)
+
+
 def test_the_replay_uses_the_nodes_that_exist_in_the_cluster(fake_cluster: FakeCluster) -> None:
     from sim_arena_gym.testing.fake_cluster.resources import CORE
 
