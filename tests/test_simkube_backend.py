@@ -242,6 +242,17 @@ def test_a_start_timeout_names_what_it_saw_last(fake_cluster: FakeCluster) -> No
                    start_timeout=0.3)
 
 
+def test_retrying_is_waited_for_and_bounded(fake_cluster: FakeCluster) -> None:
+    fake_cluster.faults.retrying_s = 0.1
+    backend = make_backend("simkube", **fake_cluster.backend_options())
+    try:
+        assert backend.run(load_trace(CANONICAL.trace_path), CANONICAL).workload(CANONICAL.workload).total == 4
+    finally:
+        backend.close()
+    fake_cluster.faults.retrying_s = 30.0
+    _run_expecting(fake_cluster, r"start running; last seen: state Retrying", start_timeout=0.3)
+
+
 def test_blocked_by_a_held_lease(fake_cluster: FakeCluster) -> None:
     from sim_arena_gym.testing.fake_cluster.resources import GROUPS
 
@@ -261,6 +272,39 @@ def test_a_lease_released_in_time_is_waited_for(fake_cluster: FakeCluster) -> No
         assert backend.run(load_trace(CANONICAL.trace_path), CANONICAL).workload(CANONICAL.workload).total == 4
     finally:
         backend.close()
+
+
+def _pause_new_simulations(cluster: FakeCluster, resume_after_s: float | None) -> None:
+    """Set ``spec.pausedTime`` on every new Simulation (as ``skctl pause`` would); clear it after a while."""
+    from sim_arena_gym.testing.fake_cluster.resources import GROUPS
+
+    sims = GROUPS["simkube.io"][1][0]
+
+    def hook(change) -> None:
+        if change.rtype is sims and change.type == "ADDED":
+            name = change.obj["metadata"]["name"]
+            cluster.store.patch(sims, None, name, {"spec": {"pausedTime": "2026-01-01T00:00:00Z"}})
+            if resume_after_s is not None:
+                timer = threading.Timer(resume_after_s, lambda: cluster.store.patch(sims, None, name, {"spec": {"pausedTime": None}}))
+                timer.daemon = True
+                timer.start()
+
+    cluster.store.hooks.append(hook)
+
+
+def test_a_paused_simulation_is_waited_for(fake_cluster: FakeCluster) -> None:
+    _pause_new_simulations(fake_cluster, resume_after_s=0.2)
+    backend = make_backend("simkube", **fake_cluster.backend_options())
+    try:
+        assert backend.run(load_trace(CANONICAL.trace_path), CANONICAL).workload(CANONICAL.workload).total == 4
+    finally:
+        backend.close()
+
+
+def test_a_simulation_paused_for_too_long_times_out(fake_cluster: FakeCluster) -> None:
+    _pause_new_simulations(fake_cluster, resume_after_s=None)
+    _run_expecting(fake_cluster, r"timed out waiting for Simulation .* to start running; last seen: state Paused",
+                   start_timeout=0.3)
 
 
 def test_reading_after_the_driver_deleted_its_root_is_an_error(fake_cluster: FakeCluster) -> None:

@@ -6,7 +6,8 @@ Request faults match on verb (``get``, ``list``, ``watch``, ``create``, ``update
 stream at once, or send SIGINT to this process before answering (Ctrl-C arriving mid-request).
 
 Cluster faults (see :class:`Faults`): Simulations that go ``Failed``, a SimKube lease held by
-another simulation, a slow controller start, and the SimKube CRDs missing.
+another simulation, a slow controller start, reconcile errors (``Retrying``), a slow driver start, and
+the SimKube CRDs missing.
 """
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ class Faults:
         self.failure_message = "driver Job failed: BackoffLimitExceeded"
         #: seconds a new Simulation stays Initializing (sk-ctrl setting up namespaces, webhook, cert)
         self.initializing_s = 0.0
+        #: seconds a new Simulation spends Retrying after Initializing (a reconcile error sk-ctrl retries)
+        self.retrying_s = 0.0
         #: seconds the driver waits after Running before it replays the first event
         self.driver_startup_s = 0.0
         #: the SimKube CRDs are not installed (``simkube.io`` is not served)
@@ -119,5 +122,6 @@ class Faults:
             self._lease_holder = None
         self.fail_simulations = 0
         self.initializing_s = 0.0
+        self.retrying_s = 0.0
         self.driver_startup_s = 0.0
         self.missing_crd = False

@@ -2,10 +2,11 @@
 
 When a ``simkube.io/v1`` Simulation is created, a thread plays its life:
 
-1. ``Initializing`` (for :attr:`Faults.initializing_s`); a Simulation the fault plan fails goes
-   ``Failed`` here.
+1. ``Initializing`` (for :attr:`Faults.initializing_s`), then ``Retrying`` for
+   :attr:`Faults.retrying_s` if set; a Simulation the fault plan fails goes ``Failed`` here.
 2. ``Blocked`` while another simulation holds the Lease ``sk-lease`` in the controller namespace
-   (one Simulation at a time, as sk-ctrl has it), then takes the lease and goes ``Running``.
+   (one Simulation at a time, as sk-ctrl has it), then takes the lease; ``Paused`` while
+   ``spec.pausedTime`` is set; then ``Running``.
 3. The driver reads ``spec.driver.tracePath`` (``file://<mount>/NAME`` is ``<trace store>/NAME``), waits
    :attr:`Faults.driver_startup_s`, creates the SimulationRoot ``sk-<sim>-driver-root`` and, at the first
    event, the virtual namespaces ``<virtualNsPrefix>-<namespace>`` (label ``simkube.io/virtual=true``,
@@ -200,10 +201,15 @@ class SimKubeEmulator:
         try:
             self._set_status(name, observedGeneration=1, state="Initializing")
             self._wait(stop, self.faults.initializing_s)
+            if self.faults.retrying_s > 0:
+                self._set_status(name, state="Retrying")
+                self._wait(stop, self.faults.retrying_s)
             if self.faults.take_failure():
                 self._set_status(name, state="Failed", endTime=now_rfc3339(), message=self.faults.failure_message)
                 return
             self._acquire_lease(name, stop)
+            self._wait_while_paused(name, stop)
+            sim = self.store.get(SIM, None, name)
             spec = sim.get("spec") or {}
             driver = spec.get("driver") or {}
             self._set_status(name, state="Running", startTime=now_rfc3339())
@@ -273,6 +279,21 @@ class SimKubeEmulator:
             with self._lock:
                 self._stops.pop(name, None)
                 self._threads.pop(name, None)
+
+    def _wait_while_paused(self, name: str, stop: threading.Event) -> None:
+        """``Paused`` while ``spec.pausedTime`` is set (skctl pause / resume write and clear it)."""
+        paused = False
+        while True:
+            try:
+                current = self.store.get(SIM, None, name)
+            except ApiError:
+                raise _Stopped from None
+            if not (current.get("spec") or {}).get("pausedTime"):
+                return
+            if not paused:
+                self._set_status(name, state="Paused")
+                paused = True
+            self._wait(stop, 0.01)
 
     # -- lease ---------------------------------------------------------------------------------
 
