@@ -64,6 +64,7 @@ class FakeCluster:
         except OSError:
             shutil.rmtree(self._tmp, ignore_errors=True)
             raise
+        self.server.before_request.append(self.emulator.catch_up)
         ns_type = CORE[0]
         for ns in BASE_NAMESPACES:
             self.store.create(ns_type, None, {"metadata": {"name": ns}, "status": {"phase": "Active"}})

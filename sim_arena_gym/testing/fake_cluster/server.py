@@ -89,6 +89,8 @@ class ApiServer:
         self.token = token
         #: called before each request is answered: ``hook(verb, resource, name)``
         self.request_hooks: list[Callable[[str, str, str | None], None]] = []
+        #: called before any request is routed (the emulator's clock catch-up)
+        self.before_request: list[Callable[[], None]] = []
         #: number of requests answered, by verb
         self.request_counts: dict[str, int] = {}
         self._count_lock = threading.Lock()
@@ -199,6 +201,8 @@ class _Handler(BaseHTTPRequestHandler):
             body = self._body() if method in ("POST", "PUT", "PATCH") else None
             if self.headers.get("Authorization") != f"Bearer {api.token}":
                 raise _status(401, "Unauthorized")
+            for before in list(api.before_request):
+                before()
             url = urlsplit(self.path)
             query = {k: v[-1] for k, v in parse_qs(url.query).items()}
             parts = [p for p in url.path.split("/") if p]

@@ -20,6 +20,10 @@ When a ``simkube.io/v1`` Simulation is created, a thread plays its life:
    span when absent) the driver deletes its root: the garbage collector removes every simulated
    object and virtual namespace. The lease is released and the state is ``Finished``.
 
+Timed steps (the end state, the root deletion) run when the simulation's thread wakes, or earlier
+when a request arrives after their time (:meth:`SimKubeEmulator.catch_up`): what a client reads
+never lags the clock, however the threads are scheduled on a busy machine.
+
 Deleting the Simulation stops the thread at once and removes what it made (the root is owned by the
 Simulation, so the garbage collector takes everything with it).
 
@@ -40,7 +44,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from sim_arena_gym.backends.embedded import EmbeddedBackend
@@ -79,6 +83,25 @@ _HOSTNAME = "kubernetes.io/hostname"
 
 class _Stopped(Exception):
     """The Simulation was deleted (or the cluster is shutting down)."""
+
+
+class _Due:
+    """An action due at a monotonic time, run at most once, by whichever thread comes first."""
+
+    __slots__ = ("at", "action", "done", "lock")
+
+    def __init__(self, at: float, action: Callable[[], None]) -> None:
+        self.at = at
+        self.action = action
+        self.done = False
+        self.lock = threading.Lock()
+
+    def run(self) -> None:
+        with self.lock:
+            if self.done:
+                return
+            self.done = True
+            self.action()
 
 
 def validate_simulation(body: dict[str, Any]) -> None:
@@ -129,6 +152,7 @@ class SimKubeEmulator:
         self._threads: dict[str, threading.Thread] = {}
         self._stops: dict[str, threading.Event] = {}
         self._lease: str | None = None
+        self._due: dict[str, _Due] = {}
         self._backend = EmbeddedBackend()
         self._pools: tuple[tuple[tuple[str, str], ...], tuple[NodePool, ...]] | None = None
         self.closed = False
@@ -183,6 +207,24 @@ class SimKubeEmulator:
             s.set()
         for t in threads:
             t.join(timeout=10)
+
+    def _run_when_due(self, name: str, stop: threading.Event, at: float, action: Callable[[], None]) -> None:
+        """Run ``action`` at monotonic time ``at``: here, when this thread wakes, or earlier in
+        :meth:`catch_up` by a request that arrives after ``at``."""
+        due = _Due(at, action)
+        with self._lock:
+            self._due[name] = due
+        self._wait(stop, at - time.monotonic())
+        due.run()
+
+    def catch_up(self) -> None:
+        """Run every action that is due (called before each API request is answered), so that a
+        reader never sees the cluster behind the clock, however late the threads are scheduled."""
+        now = time.monotonic()
+        with self._lock:
+            due = [d for d in self._due.values() if d.at <= now and not d.done]
+        for d in due:
+            d.run()
 
     def _wait(self, stop: threading.Event, seconds: float) -> None:
         if seconds > 0 and stop.wait(seconds):
@@ -251,17 +293,26 @@ class SimKubeEmulator:
                 if replay_s == 0:
                     self._materialise(name, prefix, owner, outcome, objects, trace)
             if replay_s > 0:
-                self._wait(stop, t0 + replay_s - time.monotonic())
-                with self.store.cond:  # all at once: a reader sees the whole end state or none of it
-                    if stop.is_set():
-                        raise _Stopped
-                    self._materialise(name, prefix, owner, outcome, objects, trace)
+                def end_state() -> None:
+                    with self.store.cond:  # all at once: a reader sees the whole end state or none of it
+                        if not stop.is_set():
+                            self._materialise(name, prefix, owner, outcome, objects, trace)
+
+                self._run_when_due(name, stop, t0 + replay_s, end_state)
             duration = parse_duration(spec["duration"]) if spec.get("duration") else float(last - first)
-            self._wait(stop, t0 + duration / speed - time.monotonic())
-            self._delete_root(root)
-            root_uid.clear()
-            self._release_lease(name)
-            self._set_status(name, state="Finished", endTime=now_rfc3339(), completedRuns=1)
+
+            def finish() -> None:
+                if stop.is_set():
+                    return
+                self._delete_root(root)
+                root_uid.clear()
+                self._release_lease(name)
+                try:
+                    self._set_status(name, state="Finished", endTime=now_rfc3339(), completedRuns=1)
+                except _Stopped:
+                    pass
+
+            self._run_when_due(name, stop, t0 + duration / speed, finish)
         except _Stopped:
             pass
         except Exception as exc:  # noqa: BLE001 - the driver Job fails; the reason goes to status
@@ -279,6 +330,7 @@ class SimKubeEmulator:
             with self._lock:
                 self._stops.pop(name, None)
                 self._threads.pop(name, None)
+                self._due.pop(name, None)
 
     def _wait_while_paused(self, name: str, stop: threading.Event) -> None:
         """``Paused`` while ``spec.pausedTime`` is set (skctl pause / resume write and clear it)."""
