@@ -362,6 +362,7 @@ class SimKubeBackend:
         path = Path(opts.trace_store) / trace_file_name(sim)
         vns = virtual_namespaces((o for e in trace.events for o in e.applied_objs), self.prefix)
         self._current = (sim, path, vns)
+        done = False
         try:
             try:
                 save_trace(self._with_floors(trace, scenario), path, format="msgpack")
@@ -400,9 +401,16 @@ class SimKubeBackend:
                     "'read_window_seconds' (or 'duration'), or lower 'speed'"
                 )
             self.timing["steps"] += 1
+            done = True
             return outcome
         finally:
-            self._cleanup_step()
+            if done:
+                self._cleanup_step()
+            else:  # keep the error that got us here; run() cleans up the rest
+                try:
+                    self._cleanup_step()
+                except BackendError:
+                    pass
 
     def _sim_state(self, sim: str) -> str | None:
         obj = self._call(f"read Simulation {sim}", self._custom.get_cluster_custom_object_status,
