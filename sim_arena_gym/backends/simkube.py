@@ -36,6 +36,12 @@ from typing import Any, Callable, Iterator, Mapping
 
 from sim_arena_gym.backends.base import BackendError
 from sim_arena_gym.backends.simkube_names import (
+    ANNOTATION_KWOK_NODE,
+    LABEL_HOSTNAME,
+    LABEL_NODE_TYPE,
+    LABEL_RUN,
+    NODE_TYPE_VIRTUAL,
+    TAINT_KWOK_PROVIDER,
     ANNOTATION_USAGE_FLOORS,
     LABEL_POOL,
     LABEL_SCENARIO,
@@ -62,7 +68,6 @@ from sim_arena_gym.trace.model import Trace, TraceEvent
 __all__ = ["BackendInterrupted", "SimKubeBackend", "SimKubeOptionError", "SimKubeOptions"]
 
 GROUP, VERSION, PLURAL = "simkube.io", "v1", "simulations"
-KWOK_ANNOTATION = "kwok.x-k8s.io/node"
 _WORKLOAD_PLURALS = {"Deployment": ("apps", "deployments"), "StatefulSet": ("apps", "statefulsets"),
                      "DaemonSet": ("apps", "daemonsets"), "Job": ("batch", "jobs"), "CronJob": ("batch", "cronjobs")}
 
@@ -232,18 +237,18 @@ class SimKubeBackend:
         for pool, node in zip(pools, nodes):
             index = int(node.name.rsplit("-", 1)[1])
             name = node_name(self.run_id, pool.name, index)
-            labels = {**dict(pool.labels), "kubernetes.io/hostname": name, "type": "virtual",
+            labels = {**dict(pool.labels), LABEL_HOSTNAME: name, LABEL_NODE_TYPE: NODE_TYPE_VIRTUAL,
                       **run_labels(self.run_id), LABEL_POOL: label_value(pool.name)}
             alloc = {"cpu": format_cpu(node.cpu_millis) if node.cpu_millis % 1000 else str(node.cpu_millis // 1000),
                      "memory": str(node.memory_bytes), "pods": str(node.pods)}
             if node.ephemeral_bytes:
                 alloc["ephemeral-storage"] = str(node.ephemeral_bytes)
             taints = [{"key": t.key, "value": t.value, "effect": t.effect} for t in node.taints]
-            if not any(t["key"] == "kwok-provider" for t in taints):
-                taints.append({"key": "kwok-provider", "value": "true", "effect": "NoSchedule"})
+            if not any(t["key"] == TAINT_KWOK_PROVIDER for t in taints):
+                taints.append({"key": TAINT_KWOK_PROVIDER, "value": "true", "effect": "NoSchedule"})
             manifest = {
                 "apiVersion": "v1", "kind": "Node",
-                "metadata": {"name": name, "labels": labels, "annotations": {KWOK_ANNOTATION: "fake"}},
+                "metadata": {"name": name, "labels": labels, "annotations": {ANNOTATION_KWOK_NODE: "fake"}},
                 "spec": {"taints": taints},
                 "status": {"capacity": dict(alloc), "allocatable": dict(alloc)},
             }
@@ -269,10 +274,11 @@ class SimKubeBackend:
     def _check_foreign_nodes(self) -> None:
         if self.options.foreign_nodes == "allow":
             return
-        resp = self._call("list virtual nodes", self._core.list_node, label_selector="type=virtual", _preload_content=False)
+        resp = self._call("list virtual nodes", self._core.list_node, label_selector=f"{LABEL_NODE_TYPE}={NODE_TYPE_VIRTUAL}",
+                          _preload_content=False)
         items = json.loads(resp.data).get("items", [])
         foreign = [n["metadata"]["name"] for n in items
-                   if (n["metadata"].get("labels") or {}).get("sim-arena.io/run") != self.run_id]
+                   if (n["metadata"].get("labels") or {}).get(LABEL_RUN) != self.run_id]
         if foreign:
             shown = ", ".join(foreign[:5]) + (" ..." if len(foreign) > 5 else "")
             raise BackendError(

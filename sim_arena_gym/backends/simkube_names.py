@@ -30,9 +30,12 @@ import secrets
 from typing import Any, Iterable
 
 __all__ = [
+    "ANNOTATION_KWOK_NODE",
     "ANNOTATION_ORIGINAL_NAMESPACE",
     "ANNOTATION_USAGE_FLOORS",
+    "LABEL_HOSTNAME",
     "LABEL_MANAGED_BY",
+    "LABEL_NODE_TYPE",
     "LABEL_POOL",
     "LABEL_RUN",
     "LABEL_SCENARIO",
@@ -41,6 +44,8 @@ __all__ = [
     "LEASE_NAME",
     "MANAGED_BY",
     "NAME_PREFIX",
+    "NODE_TYPE_VIRTUAL",
+    "TAINT_KWOK_PROVIDER",
     "label_value",
     "new_run_id",
     "node_name",
@@ -64,6 +69,14 @@ LABEL_SCENARIO = "sim-arena.io/scenario"
 LABEL_POOL = "sim-arena.io/pool"
 #: Annotation on the target workload in the uploaded trace: the usage floors, JSON.
 ANNOTATION_USAGE_FLOORS = "sim-arena.io/usage-floors"
+
+#: KWOK / SimKube virtual nodes: the annotation KWOK manages nodes by, the label SimKube's driver
+#: selects (``type=virtual``), the taint every simulated pod tolerates, and the hostname label.
+ANNOTATION_KWOK_NODE = "kwok.x-k8s.io/node"
+LABEL_NODE_TYPE = "type"
+NODE_TYPE_VIRTUAL = "virtual"
+TAINT_KWOK_PROVIDER = "kwok-provider"
+LABEL_HOSTNAME = "kubernetes.io/hostname"
 
 #: SimKube's own labels and names (sk-driver / sk-ctrl).
 LABEL_SIMKUBE_SIMULATION = "simkube.io/simulation"

@@ -49,6 +49,11 @@ from urllib.parse import urlsplit
 
 from sim_arena_gym.backends.embedded import EmbeddedBackend
 from sim_arena_gym.backends.simkube_names import (
+    ANNOTATION_KWOK_NODE,
+    LABEL_HOSTNAME,
+    LABEL_NODE_TYPE,
+    NODE_TYPE_VIRTUAL,
+    TAINT_KWOK_PROVIDER,
     ANNOTATION_ORIGINAL_NAMESPACE,
     ANNOTATION_USAGE_FLOORS,
     LABEL_SIMKUBE_SIMULATION,
@@ -62,7 +67,7 @@ from sim_arena_gym.scenarios.model import NodePool, Scenario, Taint
 from sim_arena_gym.sim.outcome import PENDING, RUNNING, ClusterOutcome, PodOutcome
 from sim_arena_gym.testing.fake_cluster.faults import Faults
 from sim_arena_gym.testing.fake_cluster.resources import CORE, GROUPS, SIMKUBE_GROUP
-from sim_arena_gym.testing.fake_cluster.store import ApiError, Change, ResourceType, Store, now_rfc3339
+from sim_arena_gym.testing.fake_cluster.store import ApiError, Change, Store, now_rfc3339
 from sim_arena_gym.trace.codec import load_trace
 from sim_arena_gym.trace.model import Trace
 from sim_arena_gym.trace.refs import WorkloadRef
@@ -78,7 +83,6 @@ SIM, ROOT, NS, NODE, POD, EVENT, LEASE = (
 )
 _KIND_TYPES = {"Deployment": _T["deployments"], "StatefulSet": _T["statefulsets"], "DaemonSet": _T["daemonsets"],
                "Job": _T["jobs"], "CronJob": _T["cronjobs"], "ReplicaSet": _T["replicasets"]}
-_HOSTNAME = "kubernetes.io/hostname"
 
 
 class _Stopped(Exception):
@@ -129,7 +133,7 @@ def _node_pool(node: dict[str, Any]) -> NodePool:
     """A fake-cluster node as a one-node pool (its node is named ``<name>-0`` by the simulator)."""
     meta, spec, status = node.get("metadata") or {}, node.get("spec") or {}, node.get("status") or {}
     alloc = status.get("allocatable") or status.get("capacity") or {}
-    labels = {k: v for k, v in (meta.get("labels") or {}).items() if k != _HOSTNAME}
+    labels = {k: v for k, v in (meta.get("labels") or {}).items() if k != LABEL_HOSTNAME}
     taints = tuple(Taint(t["key"], str(t.get("value", "")), t.get("effect", "NoSchedule")) for t in spec.get("taints") or ())
     return NodePool(
         count=1, cpu=str(alloc.get("cpu", "")), memory=str(alloc.get("memory", "")),
@@ -186,7 +190,7 @@ class SimKubeEmulator:
         """KWOK's node stages: a node annotated ``kwok.x-k8s.io/node: fake`` becomes Ready."""
         obj = change.obj
         if change.type == "DELETED" or ((obj.get("metadata") or {}).get("annotations") or {}).get(
-                "kwok.x-k8s.io/node") != "fake":
+                ANNOTATION_KWOK_NODE) != "fake":
             return
         status = obj.get("status") or {}
         if any(c.get("type") == "Ready" for c in status.get("conditions") or ()):
@@ -527,10 +531,10 @@ class SimKubeEmulator:
             else:
                 refs = [owner]
             spec = copy.deepcopy(tpl.get("spec") or {})
-            spec.setdefault("nodeSelector", {})["type"] = "virtual"
+            spec.setdefault("nodeSelector", {})[LABEL_NODE_TYPE] = NODE_TYPE_VIRTUAL
             tolerations = spec.setdefault("tolerations", [])
-            if not any(t.get("key") == "kwok-provider" for t in tolerations):
-                tolerations.append({"key": "kwok-provider", "operator": "Exists", "effect": "NoSchedule"})
+            if not any(t.get("key") == TAINT_KWOK_PROVIDER for t in tolerations):
+                tolerations.append({"key": TAINT_KWOK_PROVIDER, "operator": "Exists", "effect": "NoSchedule"})
             node = pod.node[:-2] if pod.node and pod.node.endswith("-0") else pod.node
             if node:
                 spec["nodeName"] = node
