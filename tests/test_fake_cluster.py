@@ -96,3 +96,19 @@ def test_binds_127_0_0_1_only(fake_cluster) -> None:
         with socket.socket() as s:
             s.settimeout(0.5)
             assert s.connect_ex((addr, port)) != 0
+
+
+def test_simkube_crds_are_served_and_can_be_uninstalled(fake_cluster) -> None:
+    api = config.new_client_from_config(config_file=str(fake_cluster.kubeconfig))
+    ext = client.ApiextensionsV1Api(api)
+    names = sorted(c.metadata.name for c in ext.list_custom_resource_definition().items)
+    assert names == ["simulationroots.simkube.io", "simulations.simkube.io"]
+    groups = [g.name for g in client.ApisApi(api).get_api_versions().groups]
+    assert "simkube.io" in groups
+    fake_cluster.uninstall_simkube()
+    assert ext.list_custom_resource_definition().items == []
+    assert "simkube.io" not in [g.name for g in client.ApisApi(api).get_api_versions().groups]
+    with pytest.raises(client.ApiException) as exc:
+        client.CustomObjectsApi(api).list_cluster_custom_object("simkube.io", "v1", "simulations")
+    assert exc.value.status == 404
+    api.close()

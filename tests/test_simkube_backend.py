@@ -219,7 +219,7 @@ def test_a_failed_simulation(fake_cluster: FakeCluster) -> None:
 
 
 def test_a_missing_crd(fake_cluster: FakeCluster) -> None:
-    fake_cluster.faults.missing_crd = True
+    fake_cluster.uninstall_simkube()
     _run_expecting(fake_cluster, r"does not serve simkube.io/v1 simulations \(SimKube's CRDs are missing\); install SimKube")
 
 

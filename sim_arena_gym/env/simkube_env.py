@@ -151,8 +151,10 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
     def default_config(cls) -> dict[str, Any]:
         """Every config key and its default.
 
-        - ``backend`` (``"embedded"``): backend name for ``make_backend`` (``"embedded"``).
-        - ``backend_options`` (``{}``): keyword arguments for the backend.
+        - ``backend`` (``"embedded"``): backend name for ``make_backend`` (``"embedded"``, or ``"simkube"``
+          for a SimKube cluster, docs/SIMKUBE.md).
+        - ``backend_options`` (``{}``): keyword arguments for the backend (simkube: ``kubeconfig``,
+          ``trace_store``, ``speed``, ...; see :class:`~sim_arena_gym.backends.simkube_options.SimKubeOptions`).
         - ``scenarios`` (``"train"``): a scenario set name (``"train"``, ``"test"``, ``"canonical"``,
           ``"all"``), the path of an ``index.json``, or a list of :class:`Scenario`.
         - ``cpu_step`` (``"500m"``): CPU request change per action, per container.

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from sim_arena_gym.testing.fake_cluster.faults import Faults, RequestFault
-from sim_arena_gym.testing.fake_cluster.resources import CORE
+from sim_arena_gym.testing.fake_cluster.resources import CORE, GROUPS, simkube_crds
 from sim_arena_gym.testing.fake_cluster.server import ApiServer
 from sim_arena_gym.testing.fake_cluster.simkube import SimKubeEmulator
 from sim_arena_gym.testing.fake_cluster.store import ApiError, Store
@@ -68,6 +68,9 @@ class FakeCluster:
         ns_type = CORE[0]
         for ns in BASE_NAMESPACES:
             self.store.create(ns_type, None, {"metadata": {"name": ns}, "status": {"phase": "Active"}})
+        self._crd_type = GROUPS["apiextensions.k8s.io"][1][0]
+        for crd in simkube_crds():
+            self.store.create(self._crd_type, None, crd)
         self._started = False
         self._closed = False
 
@@ -113,6 +116,16 @@ class FakeCluster:
         }
         options.update(overrides)
         return options
+
+    def uninstall_simkube(self) -> None:
+        """Remove SimKube's CRDs: ``simkube.io`` is no longer served (as before ``kubectl apply -k
+        k8s/kustomize/sim``)."""
+        self.faults.missing_crd = True
+        for crd in simkube_crds():
+            try:
+                self.store.delete(self._crd_type, None, crd["metadata"]["name"])
+            except ApiError:
+                pass
 
     def snapshot(self) -> set[tuple[str, str, str]]:
         """Keys (resource, namespace, name) of every object now stored."""

@@ -6,7 +6,9 @@ from typing import Any, Iterable
 
 from sim_arena_gym.testing.fake_cluster.store import ResourceType
 
-__all__ = ["CORE", "GROUPS", "SIMKUBE_GROUP", "api_resource_list", "api_group_list", "find_type", "all_types"]
+__all__ = [
+    "CORE", "GROUPS", "SIMKUBE_GROUP", "api_resource_list", "api_group_list", "find_type", "all_types", "simkube_crds",
+]
 
 SIMKUBE_GROUP = "simkube.io"
 
@@ -31,6 +33,10 @@ GROUPS: dict[str, tuple[str, tuple[ResourceType, ...]]] = {
     )),
     "coordination.k8s.io": ("v1", (
         ResourceType("coordination.k8s.io", "v1", "Lease", "leases", True),
+    )),
+    "apiextensions.k8s.io": ("v1", (
+        ResourceType("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", False,
+                     subresources=("status",), short_names=("crd", "crds")),
     )),
     "authorization.k8s.io": ("v1", (
         ResourceType("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", False,
@@ -87,3 +93,21 @@ def api_group_list(with_simkube: bool = True) -> dict[str, Any]:
         gv = {"groupVersion": f"{group}/{version}", "version": version}
         groups.append({"name": group, "versions": [gv], "preferredVersion": gv})
     return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
+
+
+def simkube_crds() -> list[dict[str, Any]]:
+    """The ``CustomResourceDefinition`` objects SimKube installs (``skctl crd``), schema left open."""
+    out = []
+    for t in GROUPS[SIMKUBE_GROUP][1]:
+        version: dict[str, Any] = {"name": t.version, "served": True, "storage": True,
+                                   "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}}
+        if "status" in t.subresources:
+            version["subresources"] = {"status": {}}
+        out.append({
+            "metadata": {"name": f"{t.plural}.{t.group}"},
+            "spec": {"group": t.group, "scope": "Cluster", "versions": [version],
+                     "names": {"kind": t.kind, "plural": t.plural, "singular": t.kind.lower(),
+                               "shortNames": list(t.short_names)}},
+            "status": {"conditions": [{"type": "Established", "status": "True"}]},
+        })
+    return out
