@@ -17,6 +17,11 @@ virtual namespace          ``<prefix>-<trace namespace>``, prefix       made by 
 trace file (store)         ``<store>/sa-<run>-<seq>.sktrace``           the run id is in the name
 =========================  ==========================================  ==============================
 
+Sharing a cluster: SimKube runs one Simulation at a time (its lease), and simulated pods may land on
+any ``type=virtual`` node, so the backend refuses to run beside virtual nodes it did not make
+(``foreign_nodes="error"``). Running several envs on one cluster needs per-run node selection on top
+of this contract (a ``sim-arena.io/run`` nodeSelector in the uploaded trace), which is not built yet.
+
 So ``kubectl get nodes,simulations -l sim-arena.io/run=<run>`` lists a run's cluster objects,
 ``-l app.kubernetes.io/managed-by=sim-arena-gym`` every run's, and ``sa-<run>-*`` its files. Names
 are DNS-1123 labels (lowercase alphanumerics and ``-``, at most 63 characters); label values at most
