@@ -1,8 +1,9 @@
 """The fake cluster's HTTP front: Kubernetes API paths, verbs, ``Status`` errors and watch streams.
 
 Built on the standard library's :class:`http.server.ThreadingHTTPServer` (one thread per connection,
-HTTP/1.1 keep-alive), bound to 127.0.0.1 only. Requests need the bearer token of the kubeconfig
-(401 otherwise). Watches answer ``200`` with ``Transfer-Encoding: chunked`` and one JSON event per
+HTTP/1.1 keep-alive), bound to 127.0.0.1 only. A request with a bearer token other than the
+kubeconfig's is 401; one without credentials is served as anonymous (kubectl sends no token over plain
+HTTP) unless ``allow_anonymous`` is off. Watches answer ``200`` with ``Transfer-Encoding: chunked`` and one JSON event per
 line (``{"type": "ADDED", "object": {...}}``); an expired ``resourceVersion`` is an ``ERROR`` event
 carrying a 410 ``Status``, as the real server sends it.
 """
@@ -83,10 +84,12 @@ class ApiServer:
     """The API server over ``store``; :meth:`start` serves in a thread, :meth:`stop` ends every
     connection and joins every thread."""
 
-    def __init__(self, store: Store, faults: Faults, token: str, port: int = 0) -> None:
+    def __init__(self, store: Store, faults: Faults, token: str, port: int = 0, *, allow_anonymous: bool = True) -> None:
         self.store = store
         self.faults = faults
         self.token = token
+        #: requests without credentials are allowed (kubectl sends none over plain HTTP); a wrong token is 401
+        self.allow_anonymous = allow_anonymous
         #: called before each request is answered: ``hook(verb, resource, name)``
         self.request_hooks: list[Callable[[str, str, str | None], None]] = []
         #: called before any request is routed (the emulator's clock catch-up)
@@ -167,11 +170,28 @@ class _Handler(BaseHTTPRequestHandler):
     def _send_error(self, err: ApiError) -> None:
         self._send_json(err.code, err.status())
 
-    def _body(self) -> Any:
+    def _raw_body(self) -> bytes:
+        """The request body, by ``Content-Length`` or chunked (``kubectl create --raw`` sends chunks)."""
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            parts = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return b"".join(parts)
+                parts.append(self.rfile.read(size))
+                self.rfile.readline()
         length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        if not raw:
-            return {}
+        return self.rfile.read(length) if length else b""
+
+    def _body(self, method: str) -> Any:
+        raw = self._raw_body()  # always read, so that the connection stays usable
+        if method not in ("POST", "PUT", "PATCH") or not raw:
+            return {}  # a DELETE's DeleteOptions are accepted and ignored
+        ctype = (self.headers.get("Content-Type") or "application/json").split(";")[0].strip()
+        if not ctype.endswith("json"):
+            raise _status(415, f"the fake cluster reads JSON bodies only, not {ctype!r}")
         try:
             return json.loads(raw)
         except json.JSONDecodeError as exc:
@@ -198,8 +218,9 @@ class _Handler(BaseHTTPRequestHandler):
         api = self.server.api
         try:
             # Read the body first, so that an error answer leaves the connection usable.
-            body = self._body() if method in ("POST", "PUT", "PATCH") else None
-            if self.headers.get("Authorization") != f"Bearer {api.token}":
+            body = self._body(method)
+            auth = self.headers.get("Authorization")
+            if auth is None and not api.allow_anonymous or auth is not None and auth != f"Bearer {api.token}":
                 raise _status(401, "Unauthorized")
             for before in list(api.before_request):
                 before()
