@@ -118,3 +118,27 @@ def test_simkube_crds_are_served_and_can_be_uninstalled(fake_cluster) -> None:
         client.CustomObjectsApi(api).list_cluster_custom_object("simkube.io", "v1", "simulations")
     assert exc.value.status == 404
     api.close()
+
+
+def test_chunked_and_delete_bodies_keep_the_connection_usable(fake_cluster) -> None:
+    import http.client
+    import json as _json
+
+    conn = http.client.HTTPConnection("127.0.0.1", fake_cluster.server.port, timeout=5)
+    headers = {"Authorization": f"Bearer {fake_cluster.token}", "Content-Type": "application/json"}
+    body = _json.dumps({"metadata": {"name": "chunky"}}).encode()
+    conn.request("POST", "/api/v1/namespaces", body=iter([body[:10], body[10:]]), headers=headers,
+                 encode_chunked=True)
+    resp = conn.getresponse()
+    assert (resp.status, _json.loads(resp.read())["metadata"]["name"]) == (201, "chunky")
+    conn.request("DELETE", "/api/v1/namespaces/chunky", body=b'{"propagationPolicy":"Background"}', headers=headers)
+    resp = conn.getresponse()
+    assert resp.status == 200
+    resp.read()
+    conn.request("GET", "/api/v1/namespaces/chunky", headers=headers)
+    resp = conn.getresponse()
+    assert (resp.status, _json.loads(resp.read())["reason"]) == (404, "NotFound")
+    conn.request("POST", "/api/v1/namespaces", body=b"\x0a\x01", headers={**headers, "Content-Type": "application/vnd.kubernetes.protobuf"})
+    resp = conn.getresponse()
+    assert (resp.status, _json.loads(resp.read())["reason"]) == (415, "UnsupportedMediaType")
+    conn.close()
