@@ -53,7 +53,7 @@ def main() -> None:
         timing = dict(backend.timing)
         backend.close()
     total = sum(sk)
-    print(f"scenario {scenario.id}, {args.steps} steps, fake cluster options speed=1000 settle_seconds=0.02")
+    print(f"scenario {scenario.id}, {args.steps} steps, fake cluster options speed=10000 settle_seconds=0.02")
     print(f"simkube (fake cluster, HTTP): median {statistics.median(sk) * 1e3:.1f} ms, p90 {_pct(sk, 0.9) * 1e3:.1f} ms")
     http, watching, sleeping = timing["http_s"] / total, timing["watch_s"] / total, timing["wait_s"] / total
     print(f"  share of step time: HTTP requests {http:.0%}, waiting in watches {watching:.0%}, "

@@ -166,7 +166,7 @@ def test_simulation_carries_the_run_labels_and_a_required_lifecycle(fake_cluster
     assert spec["lifecycleParams"] == {}
     assert spec["driver"]["tracePath"] == f"file:///data/sa-{backend.run_id}-000001.sktrace"
     assert spec["driver"]["virtualNsPrefix"] == f"sa-{backend.run_id}"
-    assert spec["speed"] == 1000.0
+    assert spec["speed"] == 10000.0
 
 
 # -- faults ------------------------------------------------------------------------------------
@@ -308,7 +308,7 @@ def test_a_simulation_paused_for_too_long_times_out(fake_cluster: FakeCluster) -
 
 
 def test_reading_after_the_driver_deleted_its_root_is_an_error(fake_cluster: FakeCluster) -> None:
-    # A one-second simulation at speed 1000 is over (root deleted, pods collected) before the read.
+    # A one-second simulation at speed 10000 is over (root deleted, pods collected) before the read.
     _run_expecting(fake_cluster, r"was Finished before its pods were read, so they had been garbage-collected",
                    duration="+1s", settle_seconds=0.05)
 

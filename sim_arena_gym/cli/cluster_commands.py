@@ -3,7 +3,7 @@
 Example::
 
     sim-arena fake-cluster --port 6443 --kubeconfig-out /tmp/fake.kubeconfig --trace-store /tmp/traces
-    sim-arena demo --backend simkube --kubeconfig /tmp/fake.kubeconfig --trace-store /tmp/traces --speed 1000
+    sim-arena demo --backend simkube --kubeconfig /tmp/fake.kubeconfig --trace-store /tmp/traces --speed 10000
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def cmd_fake_cluster(args: argparse.Namespace) -> int:
         print(f"kubeconfig: {cluster.kubeconfig}", flush=True)
         print(f"trace store: {cluster.trace_store} (seen by the driver as file:///data)", flush=True)
         print(f"try: sim-arena demo --backend simkube --kubeconfig {cluster.kubeconfig} "
-              f"--trace-store {cluster.trace_store} --speed 1000 --settle-seconds 0.02", flush=True)
+              f"--trace-store {cluster.trace_store} --speed 10000 --settle-seconds 0.02", flush=True)
         try:
             import threading
 

@@ -5,7 +5,7 @@ Use it as a context manager::
 
     with FakeCluster() as cluster:
         env = gym.make("SimArena-InsufficientResources-v0", backend="simkube",
-                       backend_options=cluster.backend_options(speed=1000))
+                       backend_options=cluster.backend_options(speed=10000))
 
 ``cluster.kubeconfig`` is a kubeconfig file for any Kubernetes client, ``cluster.trace_store`` the
 folder the driver reads ``file:///data/NAME`` from, ``cluster.url`` the server. ``cluster.faults``
@@ -105,13 +105,13 @@ class FakeCluster:
 
     def backend_options(self, **overrides: Any) -> dict[str, Any]:
         """``backend_options`` for the simkube backend pointed at this cluster (fast timing by
-        default: ``speed`` 1000, settling 0.02 s); ``overrides`` win."""
+        default: ``speed`` 10000, so that gaps under 10000 s cost no sleep, and settling 0.02 s); ``overrides`` win."""
         options: dict[str, Any] = {
             "kubeconfig": str(self.kubeconfig),
             "context": self.context,
             "trace_store": str(self.trace_store),
             "trace_store_url": f"file://{self.data_mount}",
-            "speed": 1000.0,
+            "speed": 10000.0,
             "settle_seconds": 0.02,
         }
         options.update(overrides)
