@@ -66,3 +66,12 @@ def test_fake_cluster_command_serves_until_interrupted(tmp_path) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_evaluate_on_the_fake_cluster_prints_the_embedded_table(fake_cluster, capsys) -> None:
+    args = ["evaluate", "--split", "canonical", "--agents", "heuristic,random", "--overall-only"]
+    assert main(args) == 0
+    embedded = capsys.readouterr().out
+    assert main(args + ["--backend", "simkube", "--kubeconfig", str(fake_cluster.kubeconfig), "--trace-store",
+                        str(fake_cluster.trace_store), "--speed", "10000", "--settle-seconds", "0.02"]) == 0
+    assert capsys.readouterr().out == embedded

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from sim_arena_gym.cli import UsageError
+from sim_arena_gym.cli.backend_flags import add_backend_arguments, backend_config
 
 #: Hand-coded agents ``evaluate`` runs unless ``--agents`` says otherwise: every one, next to any model.
 DEFAULT_AGENTS = "all"
@@ -82,6 +83,7 @@ def register(commands: Any, trace_commands: Any) -> None:
     ev.add_argument("--seed", type=int, default=0, metavar="S", help="first reset seed, and the random agent's (default 0)")
     ev.add_argument("--out", type=Path, metavar="DIR", help="write results.json, results.csv and plots/ here")
     ev.add_argument("--overall-only", action="store_true", help="print only the overall table")
+    add_backend_arguments(ev)  # evaluate on a SimKube cluster: --backend simkube --kubeconfig ... --trace-store ...
     ev.set_defaults(func=cmd_evaluate)
 
 
@@ -119,8 +121,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     try:
         entries = agent_entries(_agent_names(args.agents), args.model)
+        backend = backend_config(args)
         result = evaluate(entries, env_id=args.env_id, split=args.split,
-                          episodes_per_scenario=args.episodes_per_scenario, seed=args.seed)  # fmt: skip
+                          episodes_per_scenario=args.episodes_per_scenario, seed=args.seed,
+                          env_kwargs=backend if backend["backend"] != "embedded" else None)  # fmt: skip
     except LearningConfigError as exc:
         raise UsageError(str(exc)) from None
     sys.stdout.write(table_text(result, families=not args.overall_only))
