@@ -9,9 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from sim_arena_gym.backends import Backend, BackendError, EmbeddedBackend, make_backend
+from sim_arena_gym.backends import (
+    Backend,
+    BackendError,
+    EmbeddedBackend,
+    make_backend,
+    simulate,
+)
 from sim_arena_gym.scenarios.model import NodePool, Scenario
-from sim_arena_gym.sim import SimOptions, simulate
+from sim_arena_gym.sim import SimOptions
 from sim_arena_gym.sim.nodes import KWOK_INITIALIZE, build_nodes, kwokctl_pool
 from sim_arena_gym.sim.observe import _positional_maker
 from sim_arena_gym.sim.outcome import NodeOutcome, PodOutcome, WorkloadOutcome

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from sim_arena_gym.scenarios.model import Scenario
 from sim_arena_gym.sim.outcome import ClusterOutcome
 from sim_arena_gym.trace.model import Trace
+
+if TYPE_CHECKING:  # pragma: no cover  (annotations only: scenarios sit above the backends)
+    from sim_arena_gym.scenarios.model import Scenario
 
 
 @runtime_checkable

@@ -18,10 +18,9 @@ The outcome's ``pods`` are built on first access (:meth:`ClusterOutcome.with_laz
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sim_arena_gym.backends.base import BackendError
-from sim_arena_gym.scenarios.model import Scenario
 from sim_arena_gym.sim.cluster import NodeSet
 from sim_arena_gym.sim.fastpath import fast_outcome
 from sim_arena_gym.sim.nodes import build_nodes
@@ -31,6 +30,9 @@ from sim_arena_gym.sim.outcome import ClusterOutcome
 from sim_arena_gym.sim.parse import ObjectParser
 from sim_arena_gym.sim.replay import Replay, parse_usage_floors
 from sim_arena_gym.trace.model import Trace
+
+if TYPE_CHECKING:  # pragma: no cover  (annotations only: scenarios sit above the backends)
+    from sim_arena_gym.scenarios.model import Scenario
 
 __all__ = ["EmbeddedBackend"]
 

@@ -11,118 +11,26 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from sim_arena_gym.sim.pools import (  # the node-pool model lives with the simulator; re-exported here
+    KWOK_PROVIDER_TAINT,
+    KWOK_PROVIDER_TAINT_KEY,
+    NODE_PRESETS,
+    VIRTUAL_NODE_LABELS,
+    NodePool,
+    Taint,
+)
 from sim_arena_gym.trace.refs import WorkloadRef
 
-#: Label every SimKube virtual node carries, and the nodeSelector SimKube's driver adds to pods.
-VIRTUAL_NODE_LABELS: Mapping[str, str] = {"type": "virtual"}
-#: Taint SimKube virtual nodes carry (KWOK provider), tolerated by every simulated pod.
-KWOK_PROVIDER_TAINT_KEY = "kwok-provider"
-
-
-@dataclass(frozen=True, slots=True)
-class Taint:
-    """A node taint ``key=value:effect``; effect is ``NoSchedule``, ``PreferNoSchedule`` or ``NoExecute``."""
-
-    key: str
-    value: str = ""
-    effect: str = "NoSchedule"
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "Taint":
-        if not isinstance(d, Mapping) or "key" not in d:
-            raise ValueError(f"taint {d!r}: expected a map with 'key', 'value' and 'effect'")
-        effect = d.get("effect", "NoSchedule")
-        if effect not in ("NoSchedule", "PreferNoSchedule", "NoExecute"):
-            raise ValueError(f"taint {d!r}: effect must be NoSchedule, PreferNoSchedule or NoExecute")
-        return cls(str(d["key"]), str(d.get("value", "")), effect)
-
-    def to_dict(self) -> dict[str, str]:
-        return {"key": self.key, "value": self.value, "effect": self.effect}
-
-
-#: The taint of SimKube virtual nodes: ``kwok-provider=true:NoSchedule``.
-KWOK_PROVIDER_TAINT = Taint(KWOK_PROVIDER_TAINT_KEY, "true", "NoSchedule")
-
-#: Presets for :meth:`NodePool.from_dict` ``preset``: labels and taints.
-NODE_PRESETS: Mapping[str, tuple[Mapping[str, str], tuple[Taint, ...]]] = {
-    # SimKube virtual node (docs/intro/running.md): label type=virtual, taint kwok-provider.
-    "simkube": (VIRTUAL_NODE_LABELS, (KWOK_PROVIDER_TAINT,)),
-    # kwokctl's node template: label type=kwok, no taint.
-    "kwok": ({"type": "kwok"}, ()),
-    # A plain node: no labels beyond the hostname, no taints.
-    "plain": ({}, ()),
-}
-
-
-@dataclass(frozen=True, slots=True)
-class NodePool:
-    """``count`` identical nodes.
-
-    Attributes:
-        count: number of nodes.
-        cpu: allocatable CPU as a quantity string (``"16"`` = 16000 millicores).
-        memory: allocatable memory as a quantity string (``"32Gi"``).
-        pods: allocatable pod count.
-        labels: node labels (a ``kubernetes.io/hostname`` label is added per node).
-        taints: node taints.
-        name: pool name; nodes are named ``<name>-<i>`` (i from 0).
-        ephemeral_storage: allocatable ephemeral storage quantity, or ``None`` for none declared.
-    """
-
-    count: int = 3
-    cpu: str = "16"
-    memory: str = "32Gi"
-    pods: int = 110
-    labels: Mapping[str, str] = field(default_factory=lambda: dict(VIRTUAL_NODE_LABELS))
-    taints: tuple[Taint, ...] = (KWOK_PROVIDER_TAINT,)
-    name: str = "node"
-    ephemeral_storage: str | None = None
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any], *, default_name: str = "node") -> "NodePool":
-        """Build a pool from ``{"count", "cpu", "memory", "pods", "labels", "taints", "name",
-        "preset", "ephemeral_storage"}``; ``preset`` (``simkube`` default, ``kwok``, ``plain``)
-        supplies labels and taints that are not given."""
-        if not isinstance(d, Mapping):
-            raise ValueError(f"node pool {d!r}: expected a map such as {{'count': 3, 'cpu': '16', 'memory': '32Gi'}}")
-        known = {"count", "cpu", "memory", "pods", "labels", "taints", "name", "preset", "ephemeral_storage"}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(f"node pool {dict(d)!r}: unknown keys {unknown}; allowed: {sorted(known)}")
-        preset = d.get("preset", "simkube")
-        if preset not in NODE_PRESETS:
-            raise ValueError(f"node pool {dict(d)!r}: preset must be one of {sorted(NODE_PRESETS)}")
-        labels, taints = NODE_PRESETS[preset]
-        count = d.get("count", 3)
-        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
-            raise ValueError(f"node pool {dict(d)!r}: count must be a non-negative integer")
-        pods = d.get("pods", 110)
-        if not isinstance(pods, int) or isinstance(pods, bool) or pods < 0:
-            raise ValueError(f"node pool {dict(d)!r}: pods must be a non-negative integer")
-        return cls(
-            count=count,
-            cpu=str(d.get("cpu", "16")),
-            memory=str(d.get("memory", "32Gi")),
-            pods=pods,
-            labels=dict(d.get("labels", labels)),
-            taints=tuple(Taint.from_dict(t) for t in d["taints"]) if "taints" in d else tuple(taints),
-            name=str(d.get("name", default_name)),
-            ephemeral_storage=d.get("ephemeral_storage"),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "name": self.name,
-            "count": self.count,
-            "cpu": self.cpu,
-            "memory": self.memory,
-            "pods": self.pods,
-            "labels": dict(self.labels),
-            "taints": [t.to_dict() for t in self.taints],
-        }
-        if self.ephemeral_storage is not None:
-            out["ephemeral_storage"] = self.ephemeral_storage
-        return out
+__all__ = [
+    "KWOK_PROVIDER_TAINT",
+    "KWOK_PROVIDER_TAINT_KEY",
+    "NODE_PRESETS",
+    "VIRTUAL_NODE_LABELS",
+    "NodePool",
+    "Scenario",
+    "Taint",
+    "parse_node_pools",
+]
 
 
 def parse_node_pools(spec: Any) -> tuple[NodePool, ...]:

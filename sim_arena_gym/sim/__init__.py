@@ -7,7 +7,8 @@ Modules, one job each:
 ``objects``    domain values: Node, Toleration, SchedulingConstraints, ContainerSpec, PodSpec, specs
 ``requests``   the scheduler's pod request (exact sums, per-pod rounding, init/sidecar rules, defaults)
 ``parse``      Kubernetes object dicts -> domain objects, memoised by identity
-``nodes``      nodes from scenario node pools (KWOK / SimKube defaults)
+``pools``      the node-pool model (NodePool, Taint, SimKube / KWOK node constants)
+``nodes``      nodes from node pools (KWOK / SimKube defaults)
 ``cluster``    node usage in flat lists, pods, the static node set
 ``filters``    filter plugins in the default order (static part cached per constraints)
 ``scoring``    score plugins with upstream arithmetic
@@ -15,7 +16,7 @@ Modules, one job each:
 ``scheduler``  queue, scheduling cycle, failure messages
 ``preemption`` DefaultPreemption dry run and node choice
 ``messages``   the FailedScheduling text, per Kubernetes version
-``controllers`` Deployment, ReplicaSet, StatefulSet, Job, CronJob, bare Pod
+``controllers`` one module per controller: Deployment, ReplicaSet, StatefulSet, Job, CronJob, bare Pod
 ``cron``       CronJob schedules
 ``names``      deterministic template hashes and pod names
 ``replay``     events in time order, timers, settling, SimKube mutation, usage floors
@@ -38,12 +39,5 @@ __all__ = [
     "PodOutcome",
     "SimOptions",
     "WorkloadOutcome",
-    "simulate",
 ]
 
-
-def simulate(trace, scenario, options: SimOptions | None = None) -> ClusterOutcome:
-    """Replay ``trace`` on ``scenario`` once (a fresh :class:`EmbeddedBackend` each call)."""
-    from sim_arena_gym.backends.embedded import EmbeddedBackend
-
-    return EmbeddedBackend(options).run(trace, scenario)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+from sim_arena_gym.sim.filters import StaticResult, static_filter
 from sim_arena_gym.sim.objects import ZONE_LABEL, Node, PodRequest, PodSpec, SchedulingConstraints
 from sim_arena_gym.sim.options import KubeVersion
 from sim_arena_gym.sim.outcome import FAILED, PENDING, RUNNING, SUCCEEDED
@@ -107,42 +108,6 @@ class Pod:
         return f"Pod({self.namespace}/{self.name}, {self.phase}, node={self.node})"
 
 
-class StaticResult:
-    """Per-node verdict of the filters that do not depend on usage (NodeUnschedulable,
-    TaintToleration, NodeAffinity), for one constraints object (checklist 14).
-
-    Attributes:
-        reasons: per node, the first failing plugin's reason, or ``None`` when it passes.
-        passing: indices of the nodes that pass, in node order.
-        counts: reason -> number of failing nodes.
-        affinity_ok: per node, whether the NodeAffinity part alone passes (topology spreading counts
-            pods on those nodes).
-        prefer_taints: per node, untolerated PreferNoSchedule taints (TaintToleration score), or
-            ``None`` when no node has such a taint.
-    """
-
-    __slots__ = ("reasons", "passing", "counts", "affinity_ok", "prefer_taints", "mask", "empty_boards")
-
-    def __init__(
-        self,
-        reasons: list[str | None],
-        affinity_ok: list[bool],
-        prefer_taints: list[int] | None,
-    ) -> None:
-        self.reasons = reasons
-        self.passing = tuple(i for i, r in enumerate(reasons) if r is None)
-        counts: dict[str, int] = {}
-        for r in reasons:
-            if r is not None:
-                counts[r] = counts.get(r, 0) + 1
-        self.counts = counts
-        self.affinity_ok = affinity_ok
-        self.prefer_taints = prefer_taints
-        self.mask: Any = None  # numpy bool array, built on demand by the vector board
-        #: request -> (base scores, feasible nodes) on empty nodes, kept by the list board
-        self.empty_boards: dict[tuple, tuple[list[int], list[int]]] = {}
-
-
 class NodeSet:
     """The static nodes of a scenario, shared by every replay on it.
 
@@ -186,8 +151,6 @@ class NodeSet:
         hit = self._static.get(key)
         if hit is not None and hit[0] is constraints:
             return hit[1]
-        from sim_arena_gym.sim.filters import static_filter  # local: filters imports this module
-
         result = static_filter(constraints, self, version)
         if len(self._static) > 4096:
             self._static.clear()

@@ -7,13 +7,15 @@ container ports, so it never rejects), NodeResourcesFit. A node therefore report
 plugin only: a tainted or non-matching node never says ``Insufficient cpu``.
 
 The first three plugins do not depend on usage; :func:`static_filter` evaluates them once per
-scheduling-constraints object and node set (cached by :class:`~sim_arena_gym.sim.cluster.NodeSet`).
+scheduling-constraints object and node set (a :class:`StaticResult`, cached by
+:class:`~sim_arena_gym.sim.cluster.NodeSet`).
 :func:`fit_reasons` is NodeResourcesFit against the current usage.
 """
 
 from __future__ import annotations
 
-from sim_arena_gym.sim.cluster import Cluster, NodeSet, StaticResult
+from typing import TYPE_CHECKING, Any
+
 from sim_arena_gym.sim.messages import (
     REASON_AFFINITY,
     REASON_TOO_MANY_PODS,
@@ -24,13 +26,53 @@ from sim_arena_gym.sim.messages import (
 from sim_arena_gym.sim.objects import PodRequest, SchedulingConstraints, Taint
 from sim_arena_gym.sim.options import KubeVersion
 
-__all__ = ["fits", "fit_reasons", "static_filter", "UNSCHEDULABLE_TAINT"]
+if TYPE_CHECKING:  # pragma: no cover  (annotations only: cluster.py imports this module)
+    from sim_arena_gym.sim.cluster import Cluster, NodeSet
+
+__all__ = ["StaticResult", "fits", "fit_reasons", "static_filter", "UNSCHEDULABLE_TAINT"]
 
 #: Taint the node lifecycle controller puts on cordoned nodes; tolerating it passes NodeUnschedulable.
 UNSCHEDULABLE_TAINT = Taint("node.kubernetes.io/unschedulable", "", "NoSchedule")
 _INSUFFICIENT_CPU = insufficient("cpu")
 _INSUFFICIENT_MEMORY = insufficient("memory")
 _INSUFFICIENT_EPHEMERAL = insufficient("ephemeral-storage")
+
+
+class StaticResult:
+    """Per-node verdict of the filters that do not depend on usage (NodeUnschedulable,
+    TaintToleration, NodeAffinity), for one constraints object (checklist 14).
+
+    Attributes:
+        reasons: per node, the first failing plugin's reason, or ``None`` when it passes.
+        passing: indices of the nodes that pass, in node order.
+        counts: reason -> number of failing nodes.
+        affinity_ok: per node, whether the NodeAffinity part alone passes (topology spreading counts
+            pods on those nodes).
+        prefer_taints: per node, untolerated PreferNoSchedule taints (TaintToleration score), or
+            ``None`` when no node has such a taint.
+    """
+
+    __slots__ = ("reasons", "passing", "counts", "affinity_ok", "prefer_taints", "mask", "empty_boards")
+
+    def __init__(
+        self,
+        reasons: list[str | None],
+        affinity_ok: list[bool],
+        prefer_taints: list[int] | None,
+    ) -> None:
+        self.reasons = reasons
+        self.passing = tuple(i for i, r in enumerate(reasons) if r is None)
+        counts: dict[str, int] = {}
+        for r in reasons:
+            if r is not None:
+                counts[r] = counts.get(r, 0) + 1
+        self.counts = counts
+        self.affinity_ok = affinity_ok
+        self.prefer_taints = prefer_taints
+        self.mask: Any = None  # numpy bool array, built on demand by the vector board
+        #: request -> (base scores, feasible nodes) on empty nodes, kept by the list board
+        self.empty_boards: dict[tuple, tuple[list[int], list[int]]] = {}
+
 
 
 def static_filter(constraints: SchedulingConstraints, nodeset: NodeSet, version: KubeVersion) -> StaticResult:

@@ -9,7 +9,7 @@
   label ``type=kwok``, no taint) for callers that want that shape.
 
 The SimKube virtual-node shape (label ``type=virtual``, taint ``kwok-provider=true:NoSchedule``) is the
-default of :class:`~sim_arena_gym.scenarios.model.NodePool` itself.
+default of :class:`~sim_arena_gym.sim.pools.NodePool` itself.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Iterable, Mapping, Sequence
 
 from sim_arena_gym.quantity import QuantityError, cpu_millis, memory_bytes
-from sim_arena_gym.scenarios.model import NodePool
+from sim_arena_gym.sim.pools import NodePool
 from sim_arena_gym.sim.objects import HOSTNAME_LABEL, Node
 
 __all__ = ["KWOK_INITIALIZE", "KWOKCTL_NODE", "build_nodes", "kwokctl_pool"]

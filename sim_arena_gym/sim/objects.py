@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from sim_arena_gym.scenarios.model import Taint
+from sim_arena_gym.sim.pools import Taint
 
 __all__ = [
     "ContainerSpec",

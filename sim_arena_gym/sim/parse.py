@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from sim_arena_gym.quantity import QuantityError
-from sim_arena_gym.scenarios.model import KWOK_PROVIDER_TAINT_KEY, VIRTUAL_NODE_LABELS
+from sim_arena_gym.sim.pools import KWOK_PROVIDER_TAINT_KEY, VIRTUAL_NODE_LABELS
 from sim_arena_gym.sim.objects import (
     ContainerSpec,
     CronJobSpec,

@@ -1,0 +1,160 @@
+"""The controller base: identity, the host protocol the replay implements, int-or-percent
+fenceposts and the shared Deployment condition texts.
+
+Each controller keeps only what the upstream controller reads (spec counts, replica annotations,
+pod counts, availability) and acts through the :class:`ControllerHost` (the replay): create or delete
+pods, ask for a sync of itself or another controller, set a timer. The replay runs dirty controllers
+and the scheduler in turn until nothing changes (checklist 28: "repeat until nothing changes, running
+the scheduler between steps").
+
+Upstream sources mirrored here: ``pkg/controller/deployment/{rolling.go,sync.go,recreate.go,
+progress.go}``, ``deployment/util/deployment_util.go``, ``pkg/controller/replicaset``
+(``ActivePodsWithRanks``), ``pkg/controller/statefulset/stateful_set_control.go``,
+``pkg/controller/job``, ``pkg/controller/cronjob``. No upstream code is copied.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from sim_arena_gym.sim.cluster import Pod
+from sim_arena_gym.sim.objects import PodTemplate
+from sim_arena_gym.sim.outcome import Condition
+
+
+__all__ = ["Controller", "ControllerHost", "resolve_fenceposts", "scaled_value"]
+
+#: Deployment condition reasons and messages (``deployment_util.go``).
+NEW_RS_CREATED = "NewReplicaSetCreated"
+FOUND_NEW_RS = "FoundNewReplicaSet"
+RS_UPDATED = "ReplicaSetUpdated"
+NEW_RS_AVAILABLE = "NewReplicaSetAvailable"
+TIMED_OUT = "ProgressDeadlineExceeded"
+MIN_AVAILABLE = "MinimumReplicasAvailable"
+MIN_UNAVAILABLE = "MinimumReplicasUnavailable"
+
+
+class ControllerHost(Protocol):
+    """What controllers need from the replay (implemented by :class:`~sim_arena_gym.sim.replay.Replay`)."""
+
+    now: int
+
+    def create_pod(
+        self, owner: "Controller", name: str, template: PodTemplate, *, group: Any, template_hash: str,
+        ordinal: int = -1,
+    ) -> Pod: ...
+
+    def delete_pod(self, pod: Pod) -> None: ...
+
+    def mark(self, controller: "Controller") -> None: ...
+
+    def at(self, ts: int, controller: "Controller", what: str = "sync") -> None: ...
+
+    def delete_controller(self, controller: "Controller") -> None: ...
+
+    def next_seq(self) -> int: ...
+
+
+# ---------------------------------------------------------------------------------------------------
+# int-or-percent (apimachinery intstr) and the rolling-update fenceposts
+
+
+def scaled_value(value: int | str, total: int, round_up: bool) -> int:
+    """``GetScaledValueFromIntOrPercent``: an int as is, ``"25%"`` of ``total`` rounded up or down."""
+    if isinstance(value, int):
+        return value
+    percent = int(value.rstrip("%"))
+    return -((-percent * total) // 100) if round_up else (percent * total) // 100
+
+
+def resolve_fenceposts(max_surge: int | str, max_unavailable: int | str, replicas: int) -> tuple[int, int]:
+    """``ResolveFenceposts``: maxSurge rounded up, maxUnavailable rounded down, both against
+    ``replicas``; both zero -> maxUnavailable 1 (checklist 26). 4 replicas -> (1, 1); 10 -> (3, 2);
+    1-3 -> (1, 0)."""
+    surge = scaled_value(max_surge, replicas, True)
+    unavailable = scaled_value(max_unavailable, replicas, False)
+    if surge == 0 and unavailable == 0:
+        unavailable = 1
+    return surge, unavailable
+
+
+# ---------------------------------------------------------------------------------------------------
+# base
+
+
+class Controller:
+    """Common state: identity, the owning controller, and the top-level workload key.
+
+    Attributes:
+        kind, namespace, name: identity (``Deployment``, ``default``, ``web``).
+        owner: the controller owning this one (a Deployment for its ReplicaSets), or ``None``.
+        workload: ``"Kind/namespace/name"`` of the top-level owner (the key in the outcome).
+        seq: creation order (ReplicaSetsByCreationTimestamp).
+        deleted: removed from the cluster.
+    """
+
+    kind = ""
+
+    def __init__(self, host: ControllerHost, namespace: str, name: str, owner: "Controller | None") -> None:
+        self.namespace = namespace
+        self.name = name
+        self.owner = owner
+        self.workload = owner.workload if owner is not None else f"{self.kind}/{namespace}/{name}"
+        self.seq = host.next_seq()
+        self.created_ts = host.now
+        self.deleted = False
+
+    @property
+    def top(self) -> "Controller":
+        node = self
+        while node.owner is not None:
+            node = node.owner
+        return node
+
+    def sync(self, host: ControllerHost) -> None:
+        """Reconcile once."""
+
+    def timer(self, host: ControllerHost, what: str) -> None:
+        """A timer set with ``host.at`` fired."""
+        host.mark(self)
+
+    def pod_bound(self, host: ControllerHost, pod: Pod) -> None:
+        """One of its pods was bound (Running; Ready unless a usage floor kills it)."""
+
+    def pod_gone(self, host: ControllerHost, pod: Pod) -> None:
+        """One of its pods finished or was deleted."""
+
+    def delete(self, host: ControllerHost) -> None:
+        """Cascade deletion (background propagation)."""
+        self.deleted = True
+
+    # outcome ------------------------------------------------------------------------------------
+
+    def desired(self) -> int:
+        return 0
+
+    def is_updated(self, pod: Pod) -> bool:
+        return True
+
+    def conditions(self, host: ControllerHost, *, elapse_deadline: bool = False) -> tuple[Condition, ...]:
+        return ()
+
+
+def _mark_up(host: ControllerHost, controller: Controller) -> None:
+    host.mark(controller)
+    if controller.owner is not None:
+        host.mark(controller.owner)
+
+
+_CONDITIONS: dict[tuple[str, str, str, str], Condition] = {}
+
+
+def _condition(type_: str, status: str, reason: str, message: str) -> Condition:
+    """An outcome :class:`Condition`; equal ones share one immutable object."""
+    key = (type_, status, reason, message)
+    found = _CONDITIONS.get(key)
+    if found is None:
+        if len(_CONDITIONS) > 4096:
+            _CONDITIONS.clear()
+        found = _CONDITIONS[key] = Condition(type_, status, reason, message)
+    return found
