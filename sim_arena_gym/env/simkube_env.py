@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -235,6 +236,7 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
         self._active: tuple[int, ...] = tuple(range(len(self._scenarios)))
         self._cursor = 0
         self._contexts: dict[int, ScenarioContext] = {}
+        self._resimulators: dict[int, Any] = {}
         self._backend: Any = None
 
         self.action_space = spaces.Discrete(len(self._actions))
@@ -301,6 +303,8 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
             index = active[int(self.np_random.integers(len(active)))]
         ctx = self._context(index)
         view = self._evaluate(ctx, ctx.initial)
+        if self._view is not None and self._view is not view:
+            self._view.release()
         self._ctx = ctx
         self._view = view
         self._step = 0
@@ -320,7 +324,11 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
         if not 0 <= a < len(transitions):
             raise ValueError(f"action {action!r}: expected an integer in [0, {len(transitions) - 1}]")
         new_state, blocked = transitions[a]
-        view = prev if new_state is prev.state else self._evaluate(ctx, new_state)
+        if new_state is prev.state:
+            view = prev
+        else:
+            view = self._evaluate(ctx, new_state)
+            prev.release()  # a cached view keeps the reduced numbers, not the replay behind them
         self._view = view
         self._step += 1
         reward, terms = self._reward(prev, view, blocked is not None, ctx)
@@ -456,6 +464,7 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
             view = self._run(ctx, state)
             if remember:
                 self._cache.put(key, view)
+                view.release()
         return view
 
     def current_trace(self) -> Trace:
@@ -510,7 +519,18 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
 
             backend = self._backend = make_backend(self.config["backend"], **self.config["backend_options"])
         outcome = backend.run(ctx.materialize(state), ctx.scenario)
-        return build_view(ctx, state, outcome, self._actions, self._encoder)
+        resimulate = self._resimulators.get(ctx.index)
+        if resimulate is None:
+            resimulate = self._resimulators[ctx.index] = functools.partial(self._outcome_of, ctx)
+        return build_view(ctx, state, outcome, self._actions, self._encoder, resimulate)
+
+    def _outcome_of(self, ctx: ScenarioContext, state: EditState) -> Any:
+        """The backend's outcome of ``state`` in ``ctx`` (what a released view re-simulates)."""
+        if self._backend is None:
+            from sim_arena_gym.backends import make_backend
+
+            self._backend = make_backend(self.config["backend"], **self.config["backend_options"])
+        return self._backend.run(ctx.materialize(state), ctx.scenario)
 
     def _info(self, ctx: ScenarioContext, view: StateView, terms: dict[str, float]) -> dict[str, Any]:
         info: dict[str, Any] = {

@@ -16,6 +16,7 @@ Units: CPU in millicores, memory in bytes, counts in pods.
 from __future__ import annotations
 
 import functools
+import sys
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,7 +84,7 @@ class ScenarioContext:
 
     __slots__ = (
         "index", "scenario", "trace", "target", "initial", "constants", "floors", "workload_key",
-        "_editor", "_initial_pods",
+        "_editor", "_initial_pods", "_interned",
     )  # fmt: skip
 
     def __init__(
@@ -106,6 +107,43 @@ class ScenarioContext:
         self.workload_key = str(scenario.workload)
         self._editor: Any = None
         self._initial_pods = initial[:4]
+        #: equal edit states and transitions share one object (see :meth:`intern_transitions`)
+        self._interned: dict[Any, Any] = {}
+
+    def intern_state(self, state: EditState) -> EditState:
+        """The one object this context uses for states equal to ``state``.
+
+        Views of neighbouring states then share their :class:`EditState` and transition objects
+        instead of each holding copies: a cache of many views holds (and the garbage collector
+        walks) several times fewer objects. Bounded: the table is cleared past
+        :data:`_INTERN_LIMIT` entries (interning only saves memory; nothing depends on identity across
+        views)."""
+        table = self._interned
+        found = table.get(state)
+        if found is None:
+            if len(table) >= _INTERN_LIMIT:
+                table.clear()
+            found = table[state] = state
+        return found
+
+    def intern_transitions(self, transitions: tuple[Transition, ...]) -> tuple[Transition, ...]:
+        """``transitions`` with each ``(next state, blocked reason)`` pair and each next state
+        replaced by the context's one equal object (see :meth:`intern_state`)."""
+        table = self._interned
+        out = []
+        for pair in transitions:
+            found = table.get(pair)
+            if found is None:
+                state = pair[0]
+                canonical = table.get(state)
+                if canonical is None:
+                    canonical = table[state] = state
+                found = pair if canonical is state else (canonical, pair[1])
+                if len(table) >= _INTERN_LIMIT:
+                    table.clear()
+                table[pair] = found
+            out.append(found)
+        return tuple(out)
 
     def materialize(self, state: EditState) -> Trace:
         """The trace with ``state`` written into the target workload.
@@ -168,6 +206,10 @@ class ScenarioContext:
                 pass
         return edited if replicas is None else editor.with_replicas(edited, replicas)
 
+
+#: Entries of a context's intern table (states and transitions) before it is cleared: about 2.4
+#: entries per simulated state, so this covers an outcome cache of the default size.
+_INTERN_LIMIT = 1 << 18
 
 #: Traces with a pod-template state written (see :meth:`ScenarioContext.materialize`), keyed by
 #: ``(context, (cpu, memory, cpu_limit, memory_limit))``, least recently used first. One LRU for the
@@ -309,7 +351,7 @@ class StateView:
     """
 
     __slots__ = (
-        "state", "outcome", "ready", "pending", "total", "oom_killed", "throttled", "success",
+        "state", "_outcome", "_resimulate", "ready", "pending", "total", "oom_killed", "throttled", "success",
         "pending_reasons", "scheduling_message", "free_cpu_fraction", "free_memory_fraction",
         "pod_cpu_millis", "pod_memory_bytes", "requests", "limits", "transitions", "mask",
         "mask_array", "obs",
@@ -336,6 +378,23 @@ class StateView:
     mask_array: np.ndarray
     obs: np.ndarray
 
+    @property
+    def outcome(self) -> ClusterOutcome:
+        """The backend's outcome of :attr:`state`. A view kept in the outcome cache may have let it go
+        (:meth:`release`); it is then simulated again on first access -- the same outcome, since
+        backends are deterministic -- and kept until released again."""
+        outcome = self._outcome
+        if outcome is None:
+            outcome = self._outcome = self._resimulate(self.state)
+        return outcome
+
+    def release(self) -> None:
+        """Let go of the outcome (the pods, nodes and the replay behind them) when it can be
+        simulated again: what a cached view that is not the env's current one holds is then the
+        reduced numbers only. A no-op for a view without a way to re-simulate."""
+        if self._resimulate is not None:
+            self._outcome = None
+
     def requests_dict(self) -> dict[str, dict[str, str]]:
         """Fresh ``{container: {"cpu": "500m", "memory": "256Mi"}}`` (requests)."""
         return {name: dict(items) for name, items in self.requests}
@@ -351,6 +410,7 @@ def build_view(
     outcome: ClusterOutcome,
     actions: "ActionSet",
     encoder: Any,
+    resimulate: Any = None,
 ) -> StateView:
     """Reduce ``outcome`` (the run of ``state``) to a :class:`StateView`, with the encoder's state part.
 
@@ -358,12 +418,15 @@ def build_view(
     parts are written for speed: the node totals are summed in one pass, the per-container totals and
     quantity tuples come from memos (:func:`_total`, :func:`_named_quantities`: immutable results of
     a few recurring values), and equal masks share one read-only array (:func:`_mask_array`). Every
-    value is the same as computed the obvious way."""
+    value is the same as computed the obvious way. ``resimulate(state) -> ClusterOutcome`` lets the
+    view drop its outcome (:meth:`StateView.release`); states and transitions are interned in the
+    context (:meth:`ScenarioContext.intern_state`)."""
     wl = outcome.workload(ctx.workload_key)
     target = ctx.constants.target
     view = StateView()
-    view.state = state
-    view.outcome = outcome
+    state = view.state = ctx.intern_state(state)
+    view._outcome = outcome
+    view._resimulate = resimulate
     view.ready = int(wl.ready)
     view.pending = int(wl.pending)
     view.total = int(wl.total)
@@ -385,7 +448,7 @@ def build_view(
     view.pod_memory_bytes = _total(state.memory)
     view.requests = _named_quantities(names, state.cpu, state.memory)
     view.limits = _named_quantities(names, state.cpu_limit, state.memory_limit)
-    transitions = view.transitions = actions.transitions(state, ctx.target)
+    transitions = view.transitions = ctx.intern_transitions(actions.transitions(state, ctx.target))
     mask = view.mask = mask_of(transitions)
     view.mask_array = _mask_array(mask)
     obs = encoder.encode_state(view, ctx)
@@ -445,7 +508,13 @@ class OutcomeCache:
     """A bounded LRU of :class:`StateView` keyed by ``(scenario index, edit state)``.
 
     The MDP is deterministic (a backend replays the same trace to the same outcome), so memoising is
-    exact: a hit returns what a new run would. ``maxsize=0`` disables it."""
+    exact: a hit returns what a new run would. ``maxsize=0`` disables it.
+
+    Memory is bounded by ``maxsize`` entries and reported by :meth:`stats` (``bytes``): the sizes
+    (``sys.getsizeof``) of what each entry holds on its own -- the key, the view, its transitions,
+    mask, reasons and observation; objects shared between entries (interned states, quantity texts,
+    mask arrays) are not counted. The env lets a cached view's outcome go once it is no longer the
+    current one (:meth:`StateView.release`), so an entry is a few hundred bytes, not a replay."""
 
     def __init__(self, maxsize: int) -> None:
         if not isinstance(maxsize, int) or isinstance(maxsize, bool) or maxsize < 0:
@@ -454,6 +523,7 @@ class OutcomeCache:
         self._data: "OrderedDict[Hashable, StateView]" = OrderedDict()
         self.hits = 0
         self.misses = 0
+        self.bytes = 0
 
     def __len__(self) -> int:
         return len(self._data)
@@ -474,13 +544,35 @@ class OutcomeCache:
     def put(self, key: Hashable, view: StateView) -> None:
         if self.maxsize == 0:
             return
-        self._data[key] = view
-        if len(self._data) > self.maxsize:
-            self._data.popitem(last=False)
+        data = self._data
+        old = data.get(key)
+        if old is not None:
+            self.bytes -= _entry_bytes(key, old)
+        data[key] = view
+        self.bytes += _entry_bytes(key, view)
+        if len(data) > self.maxsize:
+            gone_key, gone = data.popitem(last=False)
+            self.bytes -= _entry_bytes(gone_key, gone)
 
     def clear(self) -> None:
         self._data.clear()
         self.hits = self.misses = 0
+        self.bytes = 0
 
     def stats(self) -> Mapping[str, int]:
-        return {"size": len(self._data), "maxsize": self.maxsize, "hits": self.hits, "misses": self.misses}
+        """``size``, ``maxsize`` (entries), ``hits``, ``misses`` and ``bytes`` (see the class docstring)."""
+        return {
+            "size": len(self._data), "maxsize": self.maxsize, "hits": self.hits, "misses": self.misses,
+            "bytes": self.bytes,
+        }  # fmt: skip
+
+
+_getsizeof = sys.getsizeof
+
+
+def _entry_bytes(key: Any, view: StateView) -> int:
+    """What one cache entry holds on its own, in bytes (see :class:`OutcomeCache`)."""
+    return (
+        _getsizeof(key) + _getsizeof(view) + _getsizeof(view.transitions) + _getsizeof(view.mask)
+        + _getsizeof(view.pending_reasons) + _getsizeof(view.obs)
+    )  # fmt: skip
