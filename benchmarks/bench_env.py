@@ -1,24 +1,35 @@
-"""Env throughput: a random agent through ``gym.make`` on a canonical scenario, against CartPole-v1.
+"""Env throughput as a user gets it, as ratios to CartPole-v1 measured in the same run.
 
-Prints (not a test):
+Prints (not a test), in one run:
 
-* CartPole-v1 steps/s through ``gym.make``, measured in the same run (the reference);
-* SimArena steps/s with the outcome cache (the default) and the ratio to CartPole;
-* SimArena steps/s with the cache disabled (``outcome_cache_size=0``: every state change re-simulates),
-  the median of ``--repeats`` runs of ``--uncached-steps`` steps after a warm-up, with their range;
-* the median ``reset()`` time in microseconds, with and without the cache;
-* whether each of the two SimArena rates meets the 20,000 steps/s floor.
+* **default env, train split**: ``gym.make("SimArena-InsufficientResources-v0")`` exactly as a user
+  makes it (scenarios drawn from the train split, the default outcome cache), a random agent, and
+  ``reset()`` after every episode end. Each repeat makes a fresh env, runs ``--warmup`` steps, then
+  times ``--steps`` steps; CartPole-v1 (also through ``gym.make``, same agent and loop) is timed right
+  before each repeat, and the ratio is taken per repeat;
+* the same on the **test split** (``scenarios="test"``);
+* **per family, cache off** (``outcome_cache_size=0``: every state change re-simulated): the train
+  scenarios of one family, ``--family-steps`` steps per repeat after a warm-up, against the
+  20,000 steps/s floor;
+* **reset()**: median time, cache on (after the warm-up) and off;
+* **memory**: the outcome cache's own bytes (``cache_info()["bytes"]``) and the peak resident memory
+  of the process (``ru_maxrss``).
 
-Actions are drawn up front (uniform over the 7 actions, as for CartPole), episodes are pinned to one
-canonical scenario, and ``reset()`` follows every episode end. Usage::
+Rates are given in wall-clock time and in process CPU time. On a machine shared with other work the
+wall figures swing with the load; CPU time counts only this process, so its ratios are the steadier
+ones. Each figure is the median of ``--repeats`` repeats, with the range (min-max). Usage::
 
-    .venv/bin/python benchmarks/bench_env.py [--steps 200000] [--scenario canonical-slightly-bad-cpu]
+    .venv/bin/python benchmarks/bench_env.py            # about 3-6 minutes
+    .venv/bin/python benchmarks/bench_env.py --quick    # fewer steps, for a smoke run
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
+import os
 import platform
+import resource
 import statistics
 import sys
 import time
@@ -30,76 +41,125 @@ import gymnasium as gym  # noqa: E402
 import numpy as np  # noqa: E402
 
 import sim_arena_gym  # noqa: E402,F401  (registers the envs)
-from sim_arena_gym.scenarios.generate import canonical_scenarios  # noqa: E402
+from sim_arena_gym.scenarios.index import load_scenario_set  # noqa: E402
+
+ENV_ID = "SimArena-InsufficientResources-v0"
+FLOOR = 20_000
 
 
-def steps_per_second(env: gym.Env, n: int, *, seed: int = 0, options: dict | None = None) -> float:
-    env.reset(seed=seed, options=options)
+def run_steps(env: gym.Env, n: int, seed: int) -> tuple[float, float]:
+    """(wall steps/s, CPU steps/s) of ``n`` random steps, resetting at every episode end."""
+    env.reset(seed=seed)
     actions = np.random.default_rng(seed).integers(0, env.action_space.n, size=n).tolist()
-    t0 = time.perf_counter()
+    wall0, cpu0 = time.perf_counter(), time.process_time()
     for a in actions:
         _, _, terminated, truncated, _ = env.step(a)
         if terminated or truncated:
-            env.reset(options=options)
-    return n / (time.perf_counter() - t0)
+            env.reset()
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    return n / wall, n / max(cpu, 1e-9)
 
 
-def reset_micros(env: gym.Env, n: int, *, options: dict | None = None) -> float:
-    env.reset(seed=0, options=options)
+def reset_micros(env: gym.Env, n: int) -> float:
+    env.reset(seed=0)
     times = []
     for _ in range(n):
         t0 = time.perf_counter()
-        env.reset(options=options)
+        env.reset()
         times.append(time.perf_counter() - t0)
     return statistics.median(times) * 1e6
 
 
+def spread(values: list[float], fmt: str = "{:,.0f}") -> str:
+    """``median (min-max)``."""
+    return f"{fmt.format(statistics.median(values))} ({fmt.format(min(values))}-{fmt.format(max(values))})"
+
+
+def cartpole_rate(steps: int, seed: int) -> tuple[float, float]:
+    env = gym.make("CartPole-v1")
+    run_steps(env, min(steps, 20_000), seed + 10_000)  # warm-up
+    rate = run_steps(env, steps, seed)
+    env.close()
+    return rate
+
+
+def bench_split(split: str, args: argparse.Namespace) -> dict:
+    """The default env on ``split``: per repeat a fresh env and a CartPole reference."""
+    kwargs = {} if split == "train" else {"scenarios": split}  # train: exactly gym.make(ENV_ID)
+    rows = []
+    for k in range(args.repeats):
+        cp_wall, cp_cpu = cartpole_rate(args.cartpole_steps, k)
+        env = gym.make(ENV_ID, **kwargs)
+        run_steps(env, args.warmup, 1_000 + k)
+        wall, cpu = run_steps(env, args.steps, k)
+        info = env.unwrapped.cache_info()
+        rows.append({"wall": wall, "cpu": cpu, "r_wall": wall / cp_wall, "r_cpu": cpu / cp_cpu,
+                     "cp_wall": cp_wall, "cp_cpu": cp_cpu, "cache": info})
+        if k == 0:
+            reset_cached = reset_micros(env, 2_000)
+        env.close()
+    hits = [r["cache"]["hits"] / max(1, r["cache"]["hits"] + r["cache"]["misses"]) for r in rows]
+    last = rows[-1]["cache"]
+    print(f"default env, {split} split ({args.warmup:,} warm-up + {args.steps:,} timed steps, "
+          f"{args.repeats} fresh envs):")
+    print(f"  CartPole-v1          wall {spread([r['cp_wall'] for r in rows])} steps/s   "
+          f"cpu {spread([r['cp_cpu'] for r in rows])} steps/s")
+    print(f"  SimArena             wall {spread([r['wall'] for r in rows])} steps/s   "
+          f"cpu {spread([r['cpu'] for r in rows])} steps/s")
+    print(f"  ratio to CartPole    wall {spread([r['r_wall'] for r in rows], '{:.3f}')}   "
+          f"cpu {spread([r['r_cpu'] for r in rows], '{:.3f}')}   (target >= 0.5 on train)")
+    print(f"  outcome cache        {last['size']:,} of {last['maxsize']:,} states, "
+          f"{last['bytes'] / 2**20:.1f} MiB, hit rate over the run {spread(hits, '{:.1%}')}")
+    return {"rows": rows, "reset_cached": reset_cached}
+
+
+def bench_families(args: argparse.Namespace) -> dict[str, list[float]]:
+    by_family: dict[str, list] = collections.defaultdict(list)
+    for s in load_scenario_set("train"):
+        by_family[s.family].append(s)
+    print(f"per family, train scenarios, cache off ({args.family_steps:,} steps x {args.repeats}, "
+          f"CPU steps/s; wall in brackets; floor {FLOOR:,}):")
+    out = {}
+    for family in sorted(by_family):
+        env = gym.make(ENV_ID, scenarios=by_family[family], outcome_cache_size=0)
+        run_steps(env, 300, 99)  # warm-up: first parses, node sets
+        runs = [run_steps(env, args.family_steps, k) for k in range(args.repeats)]
+        cpu = [r[1] for r in runs]
+        wall = [r[0] for r in runs]
+        out[family] = cpu
+        verdict = "met" if statistics.median(cpu) >= FLOOR else "NOT met"
+        print(f"  {family:24s} {spread(cpu):>26s}   [{spread(wall)}]   {verdict}")
+        env.close()
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--steps", type=int, default=200_000, help="steps per cached measurement (default 200000)")
-    parser.add_argument("--uncached-steps", type=int, default=3_000, help="steps per run without cache (default 3000)")
-    parser.add_argument("--repeats", type=int, default=5, help="runs without cache; the median is shown (default 5)")
-    parser.add_argument("--scenario", default="canonical-slightly-bad-cpu", help="canonical scenario id")
+    parser.add_argument("--steps", type=int, default=200_000, help="timed steps per default-env repeat")
+    parser.add_argument("--warmup", type=int, default=100_000, help="untimed steps first (the cache fills)")
+    parser.add_argument("--cartpole-steps", type=int, default=100_000, help="timed CartPole steps per repeat")
+    parser.add_argument("--family-steps", type=int, default=2_000, help="timed steps per family repeat")
+    parser.add_argument("--repeats", type=int, default=3, help="repeats; medians and ranges are shown")
+    parser.add_argument("--quick", action="store_true", help="10x fewer steps (a smoke run)")
     args = parser.parse_args()
-
-    scenarios = canonical_scenarios()
-    if args.scenario not in {s.id for s in scenarios}:
-        parser.error(f"--scenario must be one of {[s.id for s in scenarios]}")
-    options = {"scenario": args.scenario}
+    if args.quick:
+        args.steps, args.warmup, args.cartpole_steps = args.steps // 10, args.warmup // 10, args.cartpole_steps // 10
+        args.family_steps = max(200, args.family_steps // 10)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"python {platform.python_version()}, gymnasium {gym.__version__}, numpy {np.__version__}, "
-          f"{platform.machine()}, scenario {args.scenario}, random agent, gym.make")
-
-    cartpole = gym.make("CartPole-v1")
-    steps_per_second(cartpole, 20_000)  # warm-up
-    cp = steps_per_second(cartpole, args.steps)
-    print(f"CartPole-v1                  {cp:>10,.0f} steps/s")
-
-    env = gym.make("SimArena-InsufficientResources-v0", scenarios=scenarios)
-    t0 = time.perf_counter()
-    env.reset(seed=0, options=options)
-    first = (time.perf_counter() - t0) * 1e3
-    steps_per_second(env, 20_000, options=options)  # warm-up: fills the outcome cache
-    cached = steps_per_second(env, args.steps, options=options)
-    info = env.unwrapped.cache_info()
-    print(f"SimArena (outcome cache)     {cached:>10,.0f} steps/s   = {cached / cp:.2f} x CartPole   "
-          f"(cache {info['size']} states, hit rate {info['hits'] / max(1, info['hits'] + info['misses']):.1%})")
-    r_cached = reset_micros(env, 5_000, options=options)
-    env.close()
-
-    bare = gym.make("SimArena-InsufficientResources-v0", scenarios=scenarios, outcome_cache_size=0)
-    steps_per_second(bare, 1_000, seed=1_000, options=options)  # warm-up (first parses), not timed
-    runs = sorted(steps_per_second(bare, args.uncached_steps, seed=k, options=options) for k in range(args.repeats))
-    uncached = statistics.median(runs)
-    print(f"SimArena (no cache)          {uncached:>10,.0f} steps/s   = {uncached / cp:.3f} x CartPole   "
-          f"(median of {len(runs)} runs of {args.uncached_steps:,} steps, {runs[0]:,.0f} to {runs[-1]:,.0f})")
-    r_bare = reset_micros(bare, 300, options=options)
+          f"{platform.machine()}, {os.cpu_count()} CPUs, load average {load:.1f}; random agent through gym.make")
+    train = bench_split("train", args)
+    bench_split("test", args)
+    bench_families(args)
+    bare = gym.make(ENV_ID, outcome_cache_size=0)
+    run_steps(bare, 1_000, 5)
+    reset_bare = reset_micros(bare, 500)
     bare.close()
-
-    print(f"reset() median               {r_cached:>10,.1f} us with cache, {r_bare:,.1f} us without; "
-          f"first reset (trace load + simulation) {first:.1f} ms")
-    floor = 20_000
-    print(f"floor {floor:,} steps/s with cache: {'met' if cached >= floor else 'NOT met'}; "
-          f"without cache: {'met' if uncached >= floor else 'NOT met'}")
+    print(f"reset() median: {train['reset_cached']:.1f} us with the cache (train split, after the run), "
+          f"{reset_bare:.1f} us without")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_mib = peak / 2**20 if sys.platform == "darwin" else peak / 1024
+    print(f"peak resident memory of this process: {peak_mib:.0f} MiB")
     return 0
 
 

@@ -31,6 +31,8 @@ from sim_arena_gym.scenarios.model import NodePool, Scenario, parse_node_pools
 from sim_arena_gym.trace.model import Trace
 from sim_arena_gym.trace.refs import WorkloadRef
 
+_tuple_new = tuple.__new__
+
 #: Config keys whose value is a dict merged key by key with the default.
 _MERGED_KEYS = ("caps",)
 
@@ -173,7 +175,8 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
         - ``max_steps`` (``20``): step budget; the episode is truncated after it.
         - ``observation`` (``"default"``): observation encoder name.
         - ``action_set`` (``"default"``): ``"default"`` (7 actions) or ``"requests"`` (no replicas).
-        - ``outcome_cache_size`` (``4096``): simulated states memoised per env (0 disables).
+        - ``outcome_cache_size`` (``65536``): simulated states memoised per env (0 disables); sized for
+          a whole split under a random agent (about 700 bytes an entry, see ``cache_info()["bytes"]``).
         - ``scenario_order`` (``"random"``): how a reset without ``options["scenario"]`` picks the
           scenario among the active ones (:attr:`scenario_subset`): ``"random"`` draws with
           ``self.np_random``; ``"sequential"`` walks them in order and wraps around, so ``k`` resets
@@ -200,7 +203,7 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
             "max_steps": 20,
             "observation": "default",
             "action_set": "default",
-            "outcome_cache_size": 4096,
+            "outcome_cache_size": 65536,
             "scenario_order": "random",
         }
 
@@ -303,8 +306,6 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
             index = active[int(self.np_random.integers(len(active)))]
         ctx = self._context(index)
         view = self._evaluate(ctx, ctx.initial)
-        if self._view is not None and self._view is not view:
-            self._view.release()
         self._ctx = ctx
         self._view = view
         self._step = 0
@@ -320,15 +321,11 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
         if prev is None or ctx is None:
             raise gym.error.ResetNeeded("call reset() before step()")
         a = int(action)
-        transitions = prev.transitions
-        if not 0 <= a < len(transitions):
-            raise ValueError(f"action {action!r}: expected an integer in [0, {len(transitions) - 1}]")
-        new_state, blocked = transitions[a]
-        if new_state is prev.state:
-            view = prev
-        else:
-            view = self._evaluate(ctx, new_state)
-            prev.release()  # a cached view keeps the reduced numbers, not the replay behind them
+        moves = prev.moves
+        if not 0 <= a < len(moves):
+            raise ValueError(f"action {action!r}: expected an integer in [0, {len(moves) - 1}]")
+        plain, blocked = moves[a]
+        view = prev if plain is prev.plain else self._evaluate_plain(ctx, plain)
         self._view = view
         self._step += 1
         reward, terms = self._reward(prev, view, blocked is not None, ctx)
@@ -458,13 +455,13 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
 
         Reads the outcome cache; stores the result there only when ``remember`` is true."""
         ctx = self.context
-        key = (ctx.index, state)
-        view = self._cache.peek(key)
-        if view is None:
-            view = self._run(ctx, state)
-            if remember:
-                self._cache.put(key, view)
-                view.release()
+        key = (ctx.index, tuple(state))
+        record = self._cache.peek(key)
+        if record is not None:
+            return StateView.from_record(record, self._resimulator(ctx))
+        view = self._run(ctx, state)
+        if remember:
+            self._cache.put(key, view.record)
         return view
 
     def current_trace(self) -> Trace:
@@ -505,12 +502,26 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
         return ctx
 
     def _evaluate(self, ctx: ScenarioContext, state: EditState) -> StateView:
-        key = (ctx.index, state)
-        view = self._cache.get(key)
-        if view is None:
-            view = self._run(ctx, state)
-            self._cache.put(key, view)
+        return self._evaluate_plain(ctx, tuple(state))
+
+    def _evaluate_plain(self, ctx: ScenarioContext, plain: tuple) -> StateView:
+        """The view of the state ``plain`` (``tuple(state)``): from the outcome cache's record, else
+        simulated (and recorded)."""
+        key = (ctx.index, plain)
+        record = self._cache.get(key)
+        if record is not None:
+            return StateView.from_record(record, self._resimulator(ctx))
+        view = self._run(ctx, _tuple_new(EditState, plain))
+        self._cache.put(key, view.record)
         return view
+
+    def _resimulator(self, ctx: ScenarioContext) -> Any:
+        """``state -> ClusterOutcome`` for ``ctx`` (one per scenario): how a view made from a cached
+        record gets its outcome when asked."""
+        found = self._resimulators.get(ctx.index)
+        if found is None:
+            found = self._resimulators[ctx.index] = functools.partial(self._outcome_of, ctx)
+        return found
 
     def _run(self, ctx: ScenarioContext, state: EditState) -> StateView:
         backend = self._backend
@@ -519,10 +530,7 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
 
             backend = self._backend = make_backend(self.config["backend"], **self.config["backend_options"])
         outcome = backend.run(ctx.materialize(state), ctx.scenario)
-        resimulate = self._resimulators.get(ctx.index)
-        if resimulate is None:
-            resimulate = self._resimulators[ctx.index] = functools.partial(self._outcome_of, ctx)
-        return build_view(ctx, state, outcome, self._actions, self._encoder, resimulate)
+        return build_view(ctx, state, outcome, self._actions, self._encoder, self._resimulator(ctx))
 
     def _outcome_of(self, ctx: ScenarioContext, state: EditState) -> Any:
         """The backend's outcome of ``state`` in ``ctx`` (what a released view re-simulates)."""

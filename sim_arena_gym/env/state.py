@@ -107,43 +107,23 @@ class ScenarioContext:
         self.workload_key = str(scenario.workload)
         self._editor: Any = None
         self._initial_pods = initial[:4]
-        #: equal edit states and transitions share one object (see :meth:`intern_transitions`)
+        #: equal plain states and moves share one object (see :meth:`intern`)
         self._interned: dict[Any, Any] = {}
 
-    def intern_state(self, state: EditState) -> EditState:
-        """The one object this context uses for states equal to ``state``.
+    def intern(self, value: Any) -> Any:
+        """The one object this context uses for values equal to ``value`` (plain state tuples and
+        ``(plain state, blocked reason)`` moves, see :func:`build_view`).
 
-        Views of neighbouring states then share their :class:`EditState` and transition objects
-        instead of each holding copies: a cache of many views holds (and the garbage collector
-        walks) several times fewer objects. Bounded: the table is cleared past
-        :data:`_INTERN_LIMIT` entries (interning only saves memory; nothing depends on identity across
-        views)."""
+        Views of neighbouring states then share them instead of each holding copies. Bounded: the
+        table is cleared past :data:`_INTERN_LIMIT` entries (interning only saves memory; the env
+        relies on identity only within one view, see :attr:`StateView.moves`)."""
         table = self._interned
-        found = table.get(state)
+        found = table.get(value)
         if found is None:
             if len(table) >= _INTERN_LIMIT:
                 table.clear()
-            found = table[state] = state
+            found = table[value] = value
         return found
-
-    def intern_transitions(self, transitions: tuple[Transition, ...]) -> tuple[Transition, ...]:
-        """``transitions`` with each ``(next state, blocked reason)`` pair and each next state
-        replaced by the context's one equal object (see :meth:`intern_state`)."""
-        table = self._interned
-        out = []
-        for pair in transitions:
-            found = table.get(pair)
-            if found is None:
-                state = pair[0]
-                canonical = table.get(state)
-                if canonical is None:
-                    canonical = table[state] = state
-                found = pair if canonical is state else (canonical, pair[1])
-                if len(table) >= _INTERN_LIMIT:
-                    table.clear()
-                table[pair] = found
-            out.append(found)
-        return tuple(out)
 
     def materialize(self, state: EditState) -> Trace:
         """The trace with ``state`` written into the target workload.
@@ -207,8 +187,8 @@ class ScenarioContext:
         return edited if replicas is None else editor.with_replicas(edited, replicas)
 
 
-#: Entries of a context's intern table (states and transitions) before it is cleared: about 2.4
-#: entries per simulated state, so this covers an outcome cache of the default size.
+#: Entries of a context's intern table (plain states and moves) before it is cleared: a few entries
+#: per simulated state, so this covers an outcome cache of the default size.
 _INTERN_LIMIT = 1 << 18
 
 #: Traces with a pod-template state written (see :meth:`ScenarioContext.materialize`), keyed by
@@ -345,15 +325,23 @@ class StateView:
         free_cpu_fraction, free_memory_fraction: unrequested share of the cluster's allocatable.
         pod_cpu_millis, pod_memory_bytes: the pod template's requests, summed over containers.
         requests, limits: per container, ``((name, (("cpu", "500m"), ("memory", "256Mi"))), ...)``.
-        transitions: ``(next state, blocked reason)`` per action id.
+        transitions: ``(next state, blocked reason)`` per action id (built on first access from
+            :attr:`moves`).
+        moves: the same with each next state as a plain tuple (``tuple(state)``), the form the env
+            steps with; a move that leaves the state unchanged holds :attr:`plain` itself.
+        plain: ``tuple(state)``, the state as the outcome cache keys it.
         mask: 1/0 per action id (not blocked / blocked).
         obs: the state-dependent part of the observation (read-only float32 array).
+        record: every field above except ``state`` and ``outcome``, as one tuple of plain values
+            (numbers, strings, tuples of them, read-only arrays): what the outcome cache keeps. Such
+            a tuple holds nothing the garbage collector has to walk, so a cache of many thousands of
+            records costs the collector almost nothing (views would cost it dozens of objects each).
     """
 
     __slots__ = (
-        "state", "_outcome", "_resimulate", "ready", "pending", "total", "oom_killed", "throttled", "success",
-        "pending_reasons", "scheduling_message", "free_cpu_fraction", "free_memory_fraction",
-        "pod_cpu_millis", "pod_memory_bytes", "requests", "limits", "transitions", "mask",
+        "state", "_outcome", "_resimulate", "_transitions", "record", "plain", "ready", "pending", "total",
+        "oom_killed", "throttled", "success", "pending_reasons", "scheduling_message", "free_cpu_fraction",
+        "free_memory_fraction", "pod_cpu_millis", "pod_memory_bytes", "requests", "limits", "moves", "mask",
         "mask_array", "obs",
     )  # fmt: skip
 
@@ -373,27 +361,55 @@ class StateView:
     pod_memory_bytes: int
     requests: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
     limits: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
-    transitions: tuple[Transition, ...]
+    moves: tuple[tuple[tuple, str | None], ...]
+    plain: tuple
+    record: tuple
     mask: tuple[int, ...]
     mask_array: np.ndarray
     obs: np.ndarray
 
     @property
     def outcome(self) -> ClusterOutcome:
-        """The backend's outcome of :attr:`state`. A view kept in the outcome cache may have let it go
-        (:meth:`release`); it is then simulated again on first access -- the same outcome, since
-        backends are deterministic -- and kept until released again."""
+        """The backend's outcome of :attr:`state`. A view made from a cached record
+        (:meth:`from_record`) has none yet: it is simulated again on first access -- the same
+        outcome, since backends are deterministic -- and kept by the view."""
         outcome = self._outcome
         if outcome is None:
             outcome = self._outcome = self._resimulate(self.state)
         return outcome
 
-    def release(self) -> None:
-        """Let go of the outcome (the pods, nodes and the replay behind them) when it can be
-        simulated again: what a cached view that is not the env's current one holds is then the
-        reduced numbers only. A no-op for a view without a way to re-simulate."""
-        if self._resimulate is not None:
-            self._outcome = None
+    @outcome.setter
+    def outcome(self, value: ClusterOutcome) -> None:
+        self._outcome = value
+
+    @property
+    def transitions(self) -> tuple[Transition, ...]:
+        """``(next state, blocked reason)`` per action id, as :class:`EditState` objects; a move that
+        leaves the state unchanged gives :attr:`state` itself."""
+        found = self._transitions
+        if found is None:
+            state, plain = self.state, self.plain
+            found = self._transitions = tuple(
+                [(state if p is plain else _tuple_new(EditState, p), reason) for p, reason in self.moves]
+            )
+        return found
+
+    @classmethod
+    def from_record(cls, record: tuple, resimulate: Any) -> "StateView":
+        """The view a cached :attr:`record` stands for (its outcome re-simulated on demand)."""
+        view = _new_view(cls)
+        view.record = record
+        (
+            view.plain, view.ready, view.pending, view.total, view.oom_killed, view.throttled, view.success,
+            view.pending_reasons, view.scheduling_message, view.free_cpu_fraction, view.free_memory_fraction,
+            view.pod_cpu_millis, view.pod_memory_bytes, view.requests, view.limits, view.moves, view.mask,
+            view.mask_array, view.obs,
+        ) = record  # fmt: skip
+        view.state = _tuple_new(EditState, view.plain)
+        view._outcome = None
+        view._resimulate = resimulate
+        view._transitions = None
+        return view
 
     def requests_dict(self) -> dict[str, dict[str, str]]:
         """Fresh ``{container: {"cpu": "500m", "memory": "256Mi"}}`` (requests)."""
@@ -402,6 +418,10 @@ class StateView:
     def limits_dict(self) -> dict[str, dict[str, str]]:
         """Fresh ``{container: {...}}`` (limits; a resource without a limit is absent)."""
         return {name: dict(items) for name, items in self.limits}
+
+
+_new_view = object.__new__
+_tuple_new = tuple.__new__
 
 
 def build_view(
@@ -424,7 +444,8 @@ def build_view(
     wl = outcome.workload(ctx.workload_key)
     target = ctx.constants.target
     view = StateView()
-    state = view.state = ctx.intern_state(state)
+    view.state = state
+    plain = view.plain = ctx.intern(tuple(state))
     view._outcome = outcome
     view._resimulate = resimulate
     view.ready = int(wl.ready)
@@ -448,12 +469,23 @@ def build_view(
     view.pod_memory_bytes = _total(state.memory)
     view.requests = _named_quantities(names, state.cpu, state.memory)
     view.limits = _named_quantities(names, state.cpu_limit, state.memory_limit)
-    transitions = view.transitions = ctx.intern_transitions(actions.transitions(state, ctx.target))
+    transitions = actions.transitions(state, ctx.target)
+    intern = ctx.intern
+    view.moves = tuple(
+        [(plain, reason) if s is state else intern((intern(tuple(s)), reason)) for s, reason in transitions]
+    )
+    view._transitions = transitions
     mask = view.mask = mask_of(transitions)
     view.mask_array = _mask_array(mask)
     obs = encoder.encode_state(view, ctx)
     obs.flags.writeable = False
     view.obs = obs
+    view.record = (
+        plain, view.ready, view.pending, view.total, view.oom_killed, view.throttled, view.success,
+        view.pending_reasons, view.scheduling_message, view.free_cpu_fraction, view.free_memory_fraction,
+        view.pod_cpu_millis, view.pod_memory_bytes, view.requests, view.limits, view.moves, mask,
+        view.mask_array, obs,
+    )  # fmt: skip
     return view
 
 
@@ -505,22 +537,24 @@ def _clip01(x: float) -> float:
 
 
 class OutcomeCache:
-    """A bounded LRU of :class:`StateView` keyed by ``(scenario index, edit state)``.
+    """A bounded LRU of view records (:attr:`StateView.record`) keyed by ``(scenario index, plain
+    state)`` (``tuple(state)``).
 
     The MDP is deterministic (a backend replays the same trace to the same outcome), so memoising is
     exact: a hit returns what a new run would. ``maxsize=0`` disables it.
 
     Memory is bounded by ``maxsize`` entries and reported by :meth:`stats` (``bytes``): the sizes
-    (``sys.getsizeof``) of what each entry holds on its own -- the key, the view, its transitions,
-    mask, reasons and observation; objects shared between entries (interned states, quantity texts,
-    mask arrays) are not counted. The env lets a cached view's outcome go once it is no longer the
-    current one (:meth:`StateView.release`), so an entry is a few hundred bytes, not a replay."""
+    (``sys.getsizeof``) of what each entry holds on its own -- the key, the record, its moves, mask,
+    reasons and observation; objects shared between entries (interned states and moves, quantity
+    texts, mask arrays) are not counted. Records hold no outcome (a view made from one re-simulates
+    it on demand), so an entry is a few hundred bytes, not a replay, and holds nothing the garbage
+    collector walks."""
 
     def __init__(self, maxsize: int) -> None:
         if not isinstance(maxsize, int) or isinstance(maxsize, bool) or maxsize < 0:
             raise ValueError(f"outcome_cache_size {maxsize!r}: expected a non-negative integer")
         self.maxsize = maxsize
-        self._data: "OrderedDict[Hashable, StateView]" = OrderedDict()
+        self._data: "OrderedDict[Hashable, tuple]" = OrderedDict()
         self.hits = 0
         self.misses = 0
         self.bytes = 0
@@ -528,7 +562,7 @@ class OutcomeCache:
     def __len__(self) -> int:
         return len(self._data)
 
-    def get(self, key: Hashable) -> StateView | None:
+    def get(self, key: Hashable) -> tuple | None:
         view = self._data.get(key)
         if view is None:
             self.misses += 1
@@ -537,11 +571,11 @@ class OutcomeCache:
         self._data.move_to_end(key)
         return view
 
-    def peek(self, key: Hashable) -> StateView | None:
+    def peek(self, key: Hashable) -> tuple | None:
         """Like :meth:`get` without touching recency or statistics."""
         return self._data.get(key)
 
-    def put(self, key: Hashable, view: StateView) -> None:
+    def put(self, key: Hashable, view: tuple) -> None:
         if self.maxsize == 0:
             return
         data = self._data
@@ -570,9 +604,9 @@ class OutcomeCache:
 _getsizeof = sys.getsizeof
 
 
-def _entry_bytes(key: Any, view: StateView) -> int:
+def _entry_bytes(key: Any, record: tuple) -> int:
     """What one cache entry holds on its own, in bytes (see :class:`OutcomeCache`)."""
     return (
-        _getsizeof(key) + _getsizeof(view) + _getsizeof(view.transitions) + _getsizeof(view.mask)
-        + _getsizeof(view.pending_reasons) + _getsizeof(view.obs)
+        _getsizeof(key) + _getsizeof(record) + _getsizeof(record[15]) + _getsizeof(record[16])
+        + _getsizeof(record[7]) + _getsizeof(record[18])
     )  # fmt: skip
