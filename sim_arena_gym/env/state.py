@@ -107,12 +107,12 @@ class ScenarioContext:
         self.workload_key = str(scenario.workload)
         self._editor: Any = None
         self._initial_pods = initial[:4]
-        #: equal plain states and moves share one object (see :meth:`intern`)
+        #: equal plain states share one object (see :meth:`intern`)
         self._interned: dict[Any, Any] = {}
 
     def intern(self, value: Any) -> Any:
-        """The one object this context uses for values equal to ``value`` (plain state tuples and
-        ``(plain state, blocked reason)`` moves, see :func:`build_view`).
+        """The one object this context uses for values equal to ``value`` (plain state tuples, see
+        :func:`build_view`).
 
         Views of neighbouring states then share them instead of each holding copies. Bounded: the
         table is cleared past :data:`_INTERN_LIMIT` entries (interning only saves memory; the env
@@ -187,8 +187,8 @@ class ScenarioContext:
         return edited if replicas is None else editor.with_replicas(edited, replicas)
 
 
-#: Entries of a context's intern table (plain states and moves) before it is cleared: a few entries
-#: per simulated state, so this covers an outcome cache of the default size.
+#: Entries of a context's intern table (plain states) before it is cleared: about 2.4 per simulated
+#: state (the state and its new neighbours), so this covers an outcome cache of the default size.
 _INTERN_LIMIT = 1 << 18
 
 #: Traces with a pod-template state written (see :meth:`ScenarioContext.materialize`), keyed by
@@ -471,9 +471,7 @@ def build_view(
     view.limits = _named_quantities(names, state.cpu_limit, state.memory_limit)
     transitions = actions.transitions(state, ctx.target)
     intern = ctx.intern
-    view.moves = tuple(
-        [(plain, reason) if s is state else intern((intern(tuple(s)), reason)) for s, reason in transitions]
-    )
+    view.moves = tuple([(plain if s is state else intern(tuple(s)), reason) for s, reason in transitions])
     view._transitions = transitions
     mask = view.mask = mask_of(transitions)
     view.mask_array = _mask_array(mask)
