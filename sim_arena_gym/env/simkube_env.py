@@ -141,9 +141,11 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
 
     The episode state is a small immutable :class:`~sim_arena_gym.env.actions.EditState`. The edited
     trace is built only when a backend must run it (or on :meth:`current_trace`), and every simulated
-    state is memoised in an LRU of ``outcome_cache_size`` views keyed by (scenario, edit state): the
-    backend is deterministic, so this is exact. A step that leaves the state unchanged (``noop``, a
-    blocked action) never re-runs the backend, cache or not. Edited traces are memoised per
+    state is memoised in an LRU of ``outcome_cache_size`` (65,536) entries keyed by (scenario, edit
+    state): the backend is deterministic, so this is exact. An entry is a plain record of the view
+    (about 700 bytes, nothing for the garbage collector to walk; ``cache_info()["bytes"]``); a view
+    made from one re-simulates its ``outcome`` only when asked. A step that leaves the state unchanged
+    (``noop``, a blocked action) never re-runs the backend, cache or not. Edited traces are memoised per
     requests-and-limits state (process-wide, bounded), so states that differ only in replicas share one
     pod template and the embedded backend's identity-keyed parse caches hit.
     """
