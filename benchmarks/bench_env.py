@@ -109,7 +109,7 @@ def bench_split(split: str, args: argparse.Namespace) -> dict:
     print(f"  ratio to CartPole    wall {spread([r['r_wall'] for r in rows], '{:.3f}')}   "
           f"cpu {spread([r['r_cpu'] for r in rows], '{:.3f}')}   (target >= 0.5 on train)")
     print(f"  outcome cache        {last['size']:,} of {last['maxsize']:,} states, "
-          f"{last['bytes'] / 2**20:.1f} MiB, hit rate over the run {spread(hits, '{:.1%}')}")
+          f"{last.get('bytes', float('nan')) / 2**20:.1f} MiB, hit rate over the run {spread(hits, '{:.1%}')}")
     return {"rows": rows, "reset_cached": reset_cached}
 
 

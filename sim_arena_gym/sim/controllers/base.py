@@ -1,16 +1,8 @@
 """The controller base: identity, the host protocol the replay implements, int-or-percent
 fenceposts and the shared Deployment condition texts.
 
-Each controller keeps only what the upstream controller reads (spec counts, replica annotations,
-pod counts, availability) and acts through the :class:`ControllerHost` (the replay): create or delete
-pods, ask for a sync of itself or another controller, set a timer. The replay runs dirty controllers
-and the scheduler in turn until nothing changes (checklist 28: "repeat until nothing changes, running
-the scheduler between steps").
-
-Upstream sources mirrored here: ``pkg/controller/deployment/{rolling.go,sync.go,recreate.go,
-progress.go}``, ``deployment/util/deployment_util.go``, ``pkg/controller/replicaset``
-(``ActivePodsWithRanks``), ``pkg/controller/statefulset/stateful_set_control.go``,
-``pkg/controller/job``, ``pkg/controller/cronjob``. No upstream code is copied.
+How controllers act through the host and which upstream sources they mirror: see the package
+docstring (:mod:`sim_arena_gym.sim.controllers`).
 """
 
 from __future__ import annotations
