@@ -84,7 +84,7 @@ class ScenarioContext:
 
     __slots__ = (
         "index", "scenario", "trace", "target", "initial", "constants", "floors", "workload_key",
-        "_editor", "_initial_pods", "_interned",
+        "_editor", "_initial_pods",
     )  # fmt: skip
 
     def __init__(
@@ -107,23 +107,6 @@ class ScenarioContext:
         self.workload_key = str(scenario.workload)
         self._editor: Any = None
         self._initial_pods = initial[:4]
-        #: equal plain states share one object (see :meth:`intern`)
-        self._interned: dict[Any, Any] = {}
-
-    def intern(self, value: Any) -> Any:
-        """The one object this context uses for values equal to ``value`` (plain state tuples, see
-        :func:`build_view`).
-
-        Views of neighbouring states then share them instead of each holding copies. Bounded: the
-        table is cleared past :data:`_INTERN_LIMIT` entries (interning only saves memory; the env
-        relies on identity only within one view, see :attr:`StateView.moves`)."""
-        table = self._interned
-        found = table.get(value)
-        if found is None:
-            if len(table) >= _INTERN_LIMIT:
-                table.clear()
-            found = table[value] = value
-        return found
 
     def materialize(self, state: EditState) -> Trace:
         """The trace with ``state`` written into the target workload.
@@ -187,9 +170,25 @@ class ScenarioContext:
         return edited if replicas is None else editor.with_replicas(edited, replicas)
 
 
-#: Entries of a context's intern table (plain states) before it is cleared: about 2.4 per simulated
-#: state (the state and its new neighbours), so this covers an outcome cache of the default size.
+#: Plain states (``tuple(state)``) by value, so that equal ones share one object: views of
+#: neighbouring states then hold one copy of each state instead of each their own (see
+#: :func:`intern_plain`). One table for the process, bounded like :data:`_POD_EDITS`.
+_PLAIN_STATES: dict[tuple, tuple] = {}
+#: Entries of :data:`_PLAIN_STATES` before it is cleared: about 2.4 per simulated state (the state
+#: and its new neighbours), so this covers an outcome cache of the default size.
 _INTERN_LIMIT = 1 << 18
+
+
+def intern_plain(plain: tuple) -> tuple:
+    """The one object used for plain states equal to ``plain``. Interning only saves memory: the
+    table is simply cleared when full, and the env relies on identity only within one view (see
+    :attr:`StateView.moves`)."""
+    found = _PLAIN_STATES.get(plain)
+    if found is None:
+        if len(_PLAIN_STATES) >= _INTERN_LIMIT:
+            _PLAIN_STATES.clear()
+        found = _PLAIN_STATES[plain] = plain
+    return found
 
 #: Traces with a pod-template state written (see :meth:`ScenarioContext.materialize`), keyed by
 #: ``(context, (cpu, memory, cpu_limit, memory_limit))``, least recently used first. One LRU for the
@@ -438,14 +437,14 @@ def build_view(
     parts are written for speed: the node totals are summed in one pass, the per-container totals and
     quantity tuples come from memos (:func:`_total`, :func:`_named_quantities`: immutable results of
     a few recurring values), and equal masks share one read-only array (:func:`_mask_array`). Every
-    value is the same as computed the obvious way. ``resimulate(state) -> ClusterOutcome`` lets the
-    view drop its outcome (:meth:`StateView.release`); states and transitions are interned in the
-    context (:meth:`ScenarioContext.intern_state`)."""
+    value is the same as computed the obvious way. ``resimulate(state) -> ClusterOutcome`` is how a
+    view made from its record (:meth:`StateView.from_record`) gets its outcome back; plain states are
+    interned for the process (:func:`intern_plain`)."""
     wl = outcome.workload(ctx.workload_key)
     target = ctx.constants.target
     view = StateView()
     view.state = state
-    plain = view.plain = ctx.intern(tuple(state))
+    plain = view.plain = intern_plain(tuple(state))
     view._outcome = outcome
     view._resimulate = resimulate
     view.ready = int(wl.ready)
@@ -470,7 +469,7 @@ def build_view(
     view.requests = _named_quantities(names, state.cpu, state.memory)
     view.limits = _named_quantities(names, state.cpu_limit, state.memory_limit)
     transitions = actions.transitions(state, ctx.target)
-    intern = ctx.intern
+    intern = intern_plain
     view.moves = tuple([(plain if s is state else intern(tuple(s)), reason) for s, reason in transitions])
     view._transitions = transitions
     mask = view.mask = mask_of(transitions)
@@ -543,7 +542,7 @@ class OutcomeCache:
 
     Memory is bounded by ``maxsize`` entries and reported by :meth:`stats` (``bytes``): the sizes
     (``sys.getsizeof``) of what each entry holds on its own -- the key, the record, its moves, mask,
-    reasons and observation; objects shared between entries (interned states and moves, quantity
+    reasons and observation; objects shared between entries (interned plain states, quantity
     texts, mask arrays) are not counted. Records hold no outcome (a view made from one re-simulates
     it on demand), so an entry is a few hundred bytes, not a replay, and holds nothing the garbage
     collector walks."""
