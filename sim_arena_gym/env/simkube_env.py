@@ -535,7 +535,7 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
         return build_view(ctx, state, outcome, self._actions, self._encoder, self._resimulator(ctx))
 
     def _outcome_of(self, ctx: ScenarioContext, state: EditState) -> Any:
-        """The backend's outcome of ``state`` in ``ctx`` (what a released view re-simulates)."""
+        """The backend's outcome of ``state`` in ``ctx`` (what a view made from a cached record re-simulates)."""
         if self._backend is None:
             from sim_arena_gym.backends import make_backend
 
