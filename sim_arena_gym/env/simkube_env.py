@@ -25,6 +25,7 @@ from sim_arena_gym.env.state import (
     StateView,
     build_context,
     build_view,
+    intern_plain,
     load_trace_cached,
 )
 from sim_arena_gym.scenarios.model import NodePool, Scenario, parse_node_pools
@@ -323,11 +324,18 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
         if prev is None or ctx is None:
             raise gym.error.ResetNeeded("call reset() before step()")
         a = int(action)
-        moves = prev.moves
-        if not 0 <= a < len(moves):
-            raise ValueError(f"action {action!r}: expected an integer in [0, {len(moves) - 1}]")
-        plain, blocked = moves[a]
-        view = prev if plain is prev.plain else self._evaluate_plain(ctx, plain)
+        transitions = prev._transitions  # a view just simulated has them; one from a record, moves
+        if transitions is not None:
+            if not 0 <= a < len(transitions):
+                raise ValueError(f"action {action!r}: expected an integer in [0, {len(transitions) - 1}]")
+            new_state, blocked = transitions[a]
+            view = prev if new_state is prev.state else self._evaluate(ctx, new_state)
+        else:
+            moves = prev.moves
+            if not 0 <= a < len(moves):
+                raise ValueError(f"action {action!r}: expected an integer in [0, {len(moves) - 1}]")
+            plain, blocked = moves[a]
+            view = prev if plain is prev.plain else self._evaluate_plain(ctx, plain)
         self._view = view
         self._step += 1
         reward, terms = self._reward(prev, view, blocked is not None, ctx)
@@ -504,17 +512,22 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
         return ctx
 
     def _evaluate(self, ctx: ScenarioContext, state: EditState) -> StateView:
-        return self._evaluate_plain(ctx, tuple(state))
+        if not self._cache.maxsize:
+            return self._run(ctx, state)
+        return self._evaluate_plain(ctx, intern_plain(tuple(state)), state)
 
-    def _evaluate_plain(self, ctx: ScenarioContext, plain: tuple) -> StateView:
-        """The view of the state ``plain`` (``tuple(state)``): from the outcome cache's record, else
-        simulated (and recorded)."""
+    def _evaluate_plain(self, ctx: ScenarioContext, plain: tuple, state: EditState | None = None) -> StateView:
+        """The view of the state ``plain`` (``tuple(state)``; ``state`` itself when the caller has
+        it): from the outcome cache's record, else simulated (and recorded)."""
+        cache = self._cache
+        if not cache.maxsize:
+            return self._run(ctx, state if state is not None else _tuple_new(EditState, plain))
         key = (ctx.index, plain)
-        record = self._cache.get(key)
+        record = cache.get(key)
         if record is not None:
             return StateView.from_record(record, self._resimulator(ctx))
-        view = self._run(ctx, _tuple_new(EditState, plain))
-        self._cache.put(key, view.record)
+        view = self._run(ctx, state if state is not None else _tuple_new(EditState, plain))
+        cache.put(key, view.record)
         return view
 
     def _resimulator(self, ctx: ScenarioContext) -> Any:
@@ -532,7 +545,9 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
 
             backend = self._backend = make_backend(self.config["backend"], **self.config["backend_options"])
         outcome = backend.run(ctx.materialize(state), ctx.scenario)
-        return build_view(ctx, state, outcome, self._actions, self._encoder, self._resimulator(ctx))
+        return build_view(
+            ctx, state, outcome, self._actions, self._encoder, self._resimulator(ctx), intern=self._cache.maxsize > 0
+        )
 
     def _outcome_of(self, ctx: ScenarioContext, state: EditState) -> Any:
         """The backend's outcome of ``state`` in ``ctx`` (what a view made from a cached record re-simulates)."""

@@ -338,9 +338,9 @@ class StateView:
     """
 
     __slots__ = (
-        "state", "_outcome", "_resimulate", "_transitions", "record", "plain", "ready", "pending", "total",
+        "state", "_outcome", "_resimulate", "_transitions", "_record", "plain", "ready", "pending", "total",
         "oom_killed", "throttled", "success", "pending_reasons", "scheduling_message", "free_cpu_fraction",
-        "free_memory_fraction", "pod_cpu_millis", "pod_memory_bytes", "requests", "limits", "moves", "mask",
+        "free_memory_fraction", "pod_cpu_millis", "pod_memory_bytes", "requests", "limits", "_moves", "mask",
         "mask_array", "obs",
     )  # fmt: skip
 
@@ -360,9 +360,7 @@ class StateView:
     pod_memory_bytes: int
     requests: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
     limits: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
-    moves: tuple[tuple[tuple, str | None], ...]
     plain: tuple
-    record: tuple
     mask: tuple[int, ...]
     mask_array: np.ndarray
     obs: np.ndarray
@@ -393,15 +391,41 @@ class StateView:
             )
         return found
 
+    @property
+    def moves(self) -> tuple[tuple[tuple, str | None], ...]:
+        """:attr:`transitions` with each next state as a plain tuple (the other states interned, see
+        :func:`intern_plain`); a move that leaves the state unchanged holds :attr:`plain` itself."""
+        found = self._moves
+        if found is None:
+            state, plain = self.state, self.plain
+            found = self._moves = tuple(
+                [(plain if s is state else intern_plain(tuple(s)), r) for s, r in self._transitions]
+            )
+        return found
+
+    @property
+    def record(self) -> tuple:
+        """Every field but ``state`` and ``outcome`` as one tuple of plain values (see the class
+        docstring); built on first access (only the outcome cache needs it)."""
+        found = self._record
+        if found is None:
+            found = self._record = (
+                self.plain, self.ready, self.pending, self.total, self.oom_killed, self.throttled, self.success,
+                self.pending_reasons, self.scheduling_message, self.free_cpu_fraction, self.free_memory_fraction,
+                self.pod_cpu_millis, self.pod_memory_bytes, self.requests, self.limits, self.moves, self.mask,
+                self.mask_array, self.obs,
+            )  # fmt: skip
+        return found
+
     @classmethod
     def from_record(cls, record: tuple, resimulate: Any) -> "StateView":
         """The view a cached :attr:`record` stands for (its outcome re-simulated on demand)."""
         view = _new_view(cls)
-        view.record = record
+        view._record = record
         (
             view.plain, view.ready, view.pending, view.total, view.oom_killed, view.throttled, view.success,
             view.pending_reasons, view.scheduling_message, view.free_cpu_fraction, view.free_memory_fraction,
-            view.pod_cpu_millis, view.pod_memory_bytes, view.requests, view.limits, view.moves, view.mask,
+            view.pod_cpu_millis, view.pod_memory_bytes, view.requests, view.limits, view._moves, view.mask,
             view.mask_array, view.obs,
         ) = record  # fmt: skip
         view.state = _tuple_new(EditState, view.plain)
@@ -430,6 +454,8 @@ def build_view(
     actions: "ActionSet",
     encoder: Any,
     resimulate: Any = None,
+    *,
+    intern: bool = False,
 ) -> StateView:
     """Reduce ``outcome`` (the run of ``state``) to a :class:`StateView`, with the encoder's state part.
 
@@ -438,13 +464,15 @@ def build_view(
     quantity tuples come from memos (:func:`_total`, :func:`_named_quantities`: immutable results of
     a few recurring values), and equal masks share one read-only array (:func:`_mask_array`). Every
     value is the same as computed the obvious way. ``resimulate(state) -> ClusterOutcome`` is how a
-    view made from its record (:meth:`StateView.from_record`) gets its outcome back; plain states are
-    interned for the process (:func:`intern_plain`)."""
+    view made from its record (:meth:`StateView.from_record`) gets its outcome back. With ``intern``
+    (the env sets it when its outcome cache is on) the plain state is interned for the process
+    (:func:`intern_plain`), so that cached records share it; without a cache that would only keep
+    states alive for nothing. The plain moves and the record are built only when asked for."""
     wl = outcome.workload(ctx.workload_key)
     target = ctx.constants.target
     view = StateView()
     view.state = state
-    plain = view.plain = intern_plain(tuple(state))
+    plain = view.plain = intern_plain(tuple(state)) if intern else tuple(state)
     view._outcome = outcome
     view._resimulate = resimulate
     view.ready = int(wl.ready)
@@ -469,20 +497,14 @@ def build_view(
     view.requests = _named_quantities(names, state.cpu, state.memory)
     view.limits = _named_quantities(names, state.cpu_limit, state.memory_limit)
     transitions = actions.transitions(state, ctx.target)
-    intern = intern_plain
-    view.moves = tuple([(plain if s is state else intern(tuple(s)), reason) for s, reason in transitions])
+    view._moves = None  # built from the transitions when the record is (see StateView.moves)
     view._transitions = transitions
     mask = view.mask = mask_of(transitions)
     view.mask_array = _mask_array(mask)
     obs = encoder.encode_state(view, ctx)
     obs.flags.writeable = False
     view.obs = obs
-    view.record = (
-        plain, view.ready, view.pending, view.total, view.oom_killed, view.throttled, view.success,
-        view.pending_reasons, view.scheduling_message, view.free_cpu_fraction, view.free_memory_fraction,
-        view.pod_cpu_millis, view.pod_memory_bytes, view.requests, view.limits, view.moves, mask,
-        view.mask_array, obs,
-    )  # fmt: skip
+    view._record = None
     return view
 
 
