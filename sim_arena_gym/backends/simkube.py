@@ -32,7 +32,7 @@ import math
 import os
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
 from sim_arena_gym.backends.base import BackendError
 from sim_arena_gym.backends.simkube_names import (
@@ -61,9 +61,11 @@ from sim_arena_gym.backends.simkube_options import SimKubeOptionError, SimKubeOp
 from sim_arena_gym.backends.simkube_outcome import ScenarioNode, build_cluster_outcome
 from sim_arena_gym.backends.simkube_timing import parse_duration, replay_seconds, simulation_duration
 from sim_arena_gym.quantity import format_cpu
-from sim_arena_gym.scenarios.model import Scenario
 from sim_arena_gym.sim.outcome import ClusterOutcome
 from sim_arena_gym.trace.model import Trace, TraceEvent
+
+if TYPE_CHECKING:  # pragma: no cover  (annotations only: scenarios sit above the backends)
+    from sim_arena_gym.scenarios.model import Scenario
 
 __all__ = ["BackendInterrupted", "SimKubeBackend", "SimKubeOptionError", "SimKubeOptions"]
 

@@ -27,7 +27,7 @@ def _pyplot() -> Any:
 
 
 def _save(fig: Any, path: Path) -> Path:
-    from sim_arena_gym.learning.evaluate import atomic_write
+    from sim_arena_gym.scenarios.index import _atomic_write as atomic_write  # as evaluate does (no circle)
 
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
