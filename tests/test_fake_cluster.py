@@ -54,7 +54,7 @@ def test_label_and_field_selectors(core) -> None:
     assert names(label_selector="team=x") == ["a"]
     assert names(label_selector="team in (x,y),tier") == ["a"]
     assert names(label_selector="team,!tier") == ["b"]
-    assert names(label_selector="team notin (x)") == ["default", "kube-system", "kube-public", "kube-node-lease", "simkube", "monitoring", "b"]
+    assert names(label_selector="team notin (x)") == ["default", "kube-system", "kube-public", "kube-node-lease", "simkube", "monitoring", "cert-manager", "b"]
     assert names(field_selector="metadata.name=b") == ["b"]
     assert "a" not in names(field_selector="metadata.name!=a")
 

@@ -29,7 +29,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
@@ -57,6 +56,7 @@ from sim_arena_gym.backends.simkube_names import (
     trace_file_name,
     virtual_namespaces,
 )
+from sim_arena_gym.backends.simkube_client import KubeCalls, api_error, open_api_client, reason_of
 from sim_arena_gym.backends.simkube_options import SimKubeOptionError, SimKubeOptions
 from sim_arena_gym.backends.simkube_outcome import ScenarioNode, build_cluster_outcome
 from sim_arena_gym.backends.simkube_timing import parse_duration, replay_seconds, simulation_duration
@@ -76,20 +76,6 @@ _WORKLOAD_PLURALS = {"Deployment": ("apps", "deployments"), "StatefulSet": ("app
 
 class BackendInterrupted(BackendError, KeyboardInterrupt):
     """Ctrl-C during a step: the run's objects were deleted; caught by ``except KeyboardInterrupt`` too."""
-
-
-def _reason(exc: Exception) -> str:
-    status = getattr(exc, "status", None)
-    body = getattr(exc, "body", None)
-    if status:
-        msg = ""
-        if body:
-            try:
-                msg = json.loads(body).get("message", "")
-            except (ValueError, AttributeError):
-                msg = str(body)[:200]
-        return f"HTTP {status} {getattr(exc, 'reason', '')}".strip() + (f": {msg}" if msg else "")
-    return f"{type(exc).__name__}: {exc}"
 
 
 class SimKubeBackend:
@@ -118,21 +104,11 @@ class SimKubeBackend:
     def _connect(self) -> Any:
         if self._api is not None:
             return self._api
-        from kubernetes import client, config
-        from kubernetes.config.config_exception import ConfigException
+        from kubernetes import client
 
-        opts = self.options
-        path = os.path.expanduser(opts.kubeconfig or os.environ.get("KUBECONFIG", "").split(os.pathsep)[0]
-                                  or str(Path.home() / ".kube" / "config"))
-        if not Path(path).is_file():
-            raise BackendError(f"kubeconfig {path!r} not found: pass backend option 'kubeconfig' (--kubeconfig) "
-                               "with the file `kind get kubeconfig` writes")
-        try:
-            api = config.new_client_from_config(config_file=path, context=opts.context)
-        except ConfigException as exc:
-            raise BackendError(f"kubeconfig {path!r}: {exc}; check option 'context' (--context) against "
-                               "`kubectl config get-contexts`") from None
+        api = open_api_client(self.options)
         self.server = api.configuration.host
+        self._calls = KubeCalls(self.server, self.options.request_timeout, self.timing)
         self._api = api
         self._core = client.CoreV1Api(api)
         self._custom = client.CustomObjectsApi(api)
@@ -142,44 +118,10 @@ class SimKubeBackend:
 
     def _call(self, what: str, fn: Callable[..., Any], *args: Any, ok404: bool = False, **kwargs: Any) -> Any:
         """One API request; failures become a ``BackendError`` naming the cause and the fix."""
-        from kubernetes.client.rest import ApiException
-        from urllib3.exceptions import HTTPError
-
-        kwargs.setdefault("_request_timeout", self.options.request_timeout)
-        started = time.perf_counter()
-        try:
-            return fn(*args, **kwargs)
-        except ApiException as exc:
-            if ok404 and exc.status == 404:
-                return None
-            raise self._api_error(what, exc) from None
-        except (HTTPError, OSError) as exc:
-            raise BackendError(
-                f"cannot reach the Kubernetes API at {self.server} while trying to {what} ({_reason(exc)}); "
-                "is the cluster running (`kind get clusters`) and is the kubeconfig's server address right?"
-            ) from None
-        finally:
-            self.timing["http_s"] += time.perf_counter() - started
+        return self._calls.call(what, fn, *args, ok404=ok404, **kwargs)
 
     def _api_error(self, what: str, exc: Any) -> BackendError:
-        status = exc.status
-        reason = _reason(exc)
-        if status == 401:
-            fix = "the credentials in the kubeconfig were rejected; refresh them (`kind export kubeconfig`)"
-        elif status == 403:
-            fix = ("the kubeconfig's user may not do this; bind it a role that allows nodes, namespaces, pods, "
-                   "events, leases and simulations.simkube.io (cluster-admin on a kind cluster)")
-        elif status == 404:
-            fix = "the object or API is missing; are the SimKube CRDs installed (`kubectl get crd simulations.simkube.io`)?"
-        elif status == 409:
-            fix = "an object of that name already exists or changed meanwhile; run `sim-arena clean` or delete it"
-        elif status == 422:
-            fix = "the cluster rejected the object; check the driver options and the SimKube version (>= 2.7)"
-        elif status and status >= 500:
-            fix = "the API server failed; check its health (`kubectl get --raw /readyz`) and retry"
-        else:
-            fix = "see the message"
-        return BackendError(f"Kubernetes API at {self.server}: could not {what}: {reason}; {fix}")
+        return api_error(self.server, what, exc)
 
     def _check_cluster(self) -> None:
         from kubernetes import client
@@ -463,7 +405,7 @@ class SimKubeBackend:
                 raise self._api_error(f"watch for {what}", exc) from None
             except (HTTPError, OSError) as exc:
                 raise BackendError(f"lost the connection to the Kubernetes API at {self.server} while watching for "
-                                   f"{what} ({_reason(exc)}); last seen: {last_seen()}") from None
+                                   f"{what} ({reason_of(exc)}); last seen: {last_seen()}") from None
             finally:
                 w.stop()
                 self.timing["watch_s"] += time.perf_counter() - opened

@@ -33,7 +33,9 @@ from sim_arena_gym.testing.fake_cluster.store import ApiError, Store
 __all__ = ["ApiError", "FakeCluster", "Faults", "RequestFault"]
 
 #: Namespaces a fresh fake cluster has.
-BASE_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease", "simkube", "monitoring")
+BASE_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease", "simkube", "monitoring", "cert-manager")
+#: Deployments a fresh fake cluster has (namespace, name): sk-ctrl, KWOK's controller and cert-manager, all available.
+BASE_DEPLOYMENTS = (("simkube", "sk-ctrl-depl"), ("kube-system", "kwok-controller"), ("cert-manager", "cert-manager"))
 
 
 class FakeCluster:
@@ -71,6 +73,17 @@ class FakeCluster:
         self._crd_type = GROUPS["apiextensions.k8s.io"][1][0]
         for crd in simkube_crds():
             self.store.create(self._crd_type, None, crd)
+        self._deployment_type = GROUPS["apps"][1][0]
+        for namespace, name in BASE_DEPLOYMENTS:
+            self.store.create(self._deployment_type, namespace, {
+                "metadata": {"name": name, "namespace": namespace},
+                "spec": {"replicas": 1},
+                "status": {"replicas": 1, "readyReplicas": 1, "availableReplicas": 1},
+            })
+        self.store.create(GROUPS["cert-manager.io"][1][0], None, {
+            "metadata": {"name": "selfsigned"}, "spec": {"selfSigned": {}},
+            "status": {"conditions": [{"type": "Ready", "status": "True", "reason": "IsReady"}]},
+        })
         self._started = False
         self._closed = False
 
@@ -126,6 +139,18 @@ class FakeCluster:
                 self.store.delete(self._crd_type, None, crd["metadata"]["name"])
             except ApiError:
                 pass
+
+    def stop_controller(self) -> None:
+        """Scale sk-ctrl to zero (as ``kubectl -n simkube scale deploy/sk-ctrl-depl --replicas 0``): new
+        Simulations are stored but nothing reconciles them."""
+        self.faults.controller_stopped = True
+        self.store.patch(self._deployment_type, "simkube", "sk-ctrl-depl", {"spec": {"replicas": 0}})
+        self.store.patch(self._deployment_type, "simkube", "sk-ctrl-depl",
+                         {"status": {"replicas": 0, "readyReplicas": 0, "availableReplicas": 0}}, subresource="status")
+
+    def remove_namespace(self, name: str) -> None:
+        """Delete namespace ``name`` and everything in it (``kubectl delete namespace NAME``)."""
+        self.store.delete(CORE[0], None, name)
 
     def snapshot(self) -> set[tuple[str, str, str]]:
         """Keys (resource, namespace, name) of every object now stored."""

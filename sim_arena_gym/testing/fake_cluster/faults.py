@@ -7,7 +7,8 @@ stream at once, or send SIGINT to this process before answering (Ctrl-C arriving
 
 Cluster faults (see :class:`Faults`): Simulations that go ``Failed``, a SimKube lease held by
 another simulation, a slow controller start, reconcile errors (``Retrying``), a slow driver start, and
-the SimKube CRDs missing.
+the SimKube CRDs missing, the controller stopped (Simulations get no status), and RBAC denials
+(:meth:`Faults.forbid`: the verb on the resource answers 403 and SelfSubjectAccessReviews say no).
 """
 
 from __future__ import annotations
@@ -75,7 +76,20 @@ class Faults:
         self.driver_startup_s = 0.0
         #: the SimKube CRDs are not installed (``simkube.io`` is not served)
         self.missing_crd = False
+        #: sk-ctrl is not running: new Simulations are stored but never get a status
+        self.controller_stopped = False
+        self._forbidden: set[tuple[str, str]] = set()
         self._lease_holder: tuple[str, float] | None = None
+
+    def forbid(self, verb: str, resource: str) -> None:
+        """RBAC denies ``verb`` on ``resource`` (a plural such as ``nodes``): such requests answer 403
+        and a SelfSubjectAccessReview for them answers ``allowed: false``."""
+        with self._lock:
+            self._forbidden.add((verb, resource))
+
+    def forbidden(self, verb: str, resource: str) -> bool:
+        with self._lock:
+            return (verb, resource) in self._forbidden
 
     def add(self, fault: RequestFault | None = None, **fields: object) -> RequestFault:
         """Add a request fault (``add(status=403, verb="create", resource="simulations")``)."""
@@ -119,9 +133,11 @@ class Faults:
     def clear(self) -> None:
         with self._lock:
             self._requests.clear()
+            self._forbidden.clear()
             self._lease_holder = None
         self.fail_simulations = 0
         self.initializing_s = 0.0
         self.retrying_s = 0.0
         self.driver_startup_s = 0.0
         self.missing_crd = False
+        self.controller_stopped = False

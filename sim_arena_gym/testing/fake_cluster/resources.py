@@ -42,6 +42,9 @@ GROUPS: dict[str, tuple[str, tuple[ResourceType, ...]]] = {
         ResourceType("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", False,
                      verbs=("create",)),
     )),
+    "cert-manager.io": ("v1", (
+        ResourceType("cert-manager.io", "v1", "ClusterIssuer", "clusterissuers", False, subresources=("status",)),
+    )),
     SIMKUBE_GROUP: ("v1", (
         ResourceType(SIMKUBE_GROUP, "v1", "Simulation", "simulations", False, subresources=("status",),
                      short_names=("sim", "sims")),

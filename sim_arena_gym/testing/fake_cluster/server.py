@@ -242,6 +242,10 @@ class _Handler(BaseHTTPRequestHandler):
                     time.sleep(fault.delay_s)
                 if fault.status is not None:
                     raise _status(fault.status, fault.message or f"injected fault: {REASONS.get(fault.status, '')}")
+            if api.faults.forbidden(verb, rtype.plural):
+                scope = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
+                raise _status(403, f'{rtype.plural}{"." + rtype.group if rtype.group else ""} is forbidden: User '
+                                   f'"fake-user" cannot {verb} resource "{rtype.plural}" in API group "{rtype.group}" {scope}')
             api.count(verb)
             if verb == "watch":
                 self._watch(rtype, namespace, name, query, drop=bool(fault and fault.drop_watch))
@@ -334,7 +338,11 @@ class _Handler(BaseHTTPRequestHandler):
                 raise _status(400, "the request body must be an object")
             if rtype.plural == "selfsubjectaccessreviews":
                 review = dict(body)
-                review["status"] = {"allowed": True, "reason": "the fake cluster allows everything"}
+                attrs = (body.get("spec") or {}).get("resourceAttributes") or {}
+                if self.server.api.faults.forbidden(str(attrs.get("verb")), str(attrs.get("resource"))):
+                    review["status"] = {"allowed": False, "reason": "denied by the fake cluster's fault plan"}
+                else:
+                    review["status"] = {"allowed": True, "reason": "the fake cluster allows everything"}
                 self._send_json(201, review)
                 return
             body_ns = (body.get("metadata") or {}).get("namespace")

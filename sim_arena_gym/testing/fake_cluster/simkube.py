@@ -171,7 +171,7 @@ class SimKubeEmulator:
         if change.rtype is not SIM:
             return
         name = change.obj["metadata"]["name"]
-        if change.type == "ADDED" and not self.closed:
+        if change.type == "ADDED" and not self.closed and not self.faults.controller_stopped:
             stop = threading.Event()
             thread = threading.Thread(target=self._life, args=(name, change.obj, stop),
                                       name=f"fake-simkube-{name}", daemon=True)
