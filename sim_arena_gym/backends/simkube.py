@@ -26,6 +26,7 @@ both a ``BackendError`` and a ``KeyboardInterrupt``).
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import math
@@ -38,7 +39,9 @@ from sim_arena_gym.backends.simkube_names import (
     ANNOTATION_KWOK_NODE,
     LABEL_HOSTNAME,
     LABEL_NODE_TYPE,
+    LABEL_MANAGED_BY,
     LABEL_RUN,
+    MANAGED_BY,
     NODE_TYPE_VIRTUAL,
     TAINT_KWOK_PROVIDER,
     ANNOTATION_USAGE_FLOORS,
@@ -182,7 +185,7 @@ class SimKubeBackend:
             index = int(node.name.rsplit("-", 1)[1])
             name = node_name(self.run_id, pool.name, index)
             labels = {**dict(pool.labels), LABEL_HOSTNAME: name, LABEL_NODE_TYPE: NODE_TYPE_VIRTUAL,
-                      **run_labels(self.run_id), LABEL_POOL: label_value(pool.name)}
+                      **run_labels(self.run_id, self.options.instance), LABEL_POOL: label_value(pool.name)}
             alloc = {"cpu": format_cpu(node.cpu_millis) if node.cpu_millis % 1000 else str(node.cpu_millis // 1000),
                      "memory": str(node.memory_bytes), "pods": str(node.pods)}
             if node.ephemeral_bytes:
@@ -221,8 +224,9 @@ class SimKubeBackend:
         resp = self._call("list virtual nodes", self._core.list_node, label_selector=f"{LABEL_NODE_TYPE}={NODE_TYPE_VIRTUAL}",
                           _preload_content=False)
         items = json.loads(resp.data).get("items", [])
+        # Nodes of other sim-arena-gym runs are harmless: every run's pods select their own run's nodes.
         foreign = [n["metadata"]["name"] for n in items
-                   if (n["metadata"].get("labels") or {}).get(LABEL_RUN) != self.run_id]
+                   if (n["metadata"].get("labels") or {}).get(LABEL_MANAGED_BY) != MANAGED_BY]
         if foreign:
             shown = ", ".join(foreign[:5]) + (" ..." if len(foreign) > 5 else "")
             raise BackendError(
@@ -277,24 +281,23 @@ class SimKubeBackend:
         self._floors_cache[id(raw)] = (raw, out)
         return out
 
-    @staticmethod
-    def _with_floors(trace: Trace, scenario: Scenario) -> Trace:
-        if not scenario.usage_floors or scenario.workload is None:
-            return trace
-        text = json.dumps({k: dict(v) for k, v in scenario.usage_floors.items()}, sort_keys=True)
+    def _for_upload(self, trace: Trace, scenario: Scenario) -> Trace:
+        """The trace the driver replays: every pod template selects the run's nodes (nodeSelector
+        ``sim-arena.io/run=<run>``), and the target workload carries its usage floors as an annotation."""
+        floors = None
+        if scenario.usage_floors and scenario.workload is not None:
+            floors = json.dumps({k: dict(v) for k, v in scenario.usage_floors.items()}, sort_keys=True)
         ref = scenario.workload
         events = []
         for e in trace.events:
-            if any(ref.matches(o) for o in e.applied_objs):
-                objs = []
-                for o in e.applied_objs:
-                    if ref.matches(o):
-                        meta = dict(o.get("metadata") or {})
-                        meta["annotations"] = {**(meta.get("annotations") or {}), ANNOTATION_USAGE_FLOORS: text}
-                        o = {**o, "metadata": meta}
-                    objs.append(o)
-                e = TraceEvent(e.ts, tuple(objs), e.deleted_objs, e.extra)
-            events.append(e)
+            objs = []
+            for o in e.applied_objs:
+                if floors is not None and ref is not None and ref.matches(o):
+                    meta = dict(o.get("metadata") or {})
+                    meta["annotations"] = {**(meta.get("annotations") or {}), ANNOTATION_USAGE_FLOORS: floors}
+                    o = {**o, "metadata": meta}
+                objs.append(_select_run_nodes(o, self.run_id))
+            events.append(TraceEvent(e.ts, tuple(objs), e.deleted_objs, e.extra))
         return dataclasses.replace(trace, events=tuple(events))
 
     def _sleep(self, seconds: float) -> None:
@@ -312,17 +315,18 @@ class SimKubeBackend:
         path = Path(opts.trace_store) / trace_file_name(sim)
         vns = virtual_namespaces((o for e in trace.events for o in e.applied_objs), self.prefix)
         self._current = (sim, path, vns)
+        self._kept_ok = False
         done = False
         try:
             try:
-                save_trace(self._with_floors(trace, scenario), path, format="msgpack")
+                save_trace(self._for_upload(trace, scenario), path, format="msgpack")
             except Exception as exc:  # noqa: BLE001 - a folder problem, named with the fix
                 raise BackendError(f"cannot write the trace to the trace store {opts.trace_store!r}: {exc}; "
                                    "check backend option 'trace_store' (--trace-store)") from None
             duration = opts.duration or simulation_duration(trace, opts.speed, opts.settle_seconds, opts.read_window_seconds)
             body = {
                 "apiVersion": f"{GROUP}/{VERSION}", "kind": "Simulation",
-                "metadata": {"name": sim, "labels": {**run_labels(self.run_id), LABEL_SCENARIO: label_value(scenario.id)}},
+                "metadata": {"name": sim, "labels": {**run_labels(self.run_id, self.options.instance), LABEL_SCENARIO: label_value(scenario.id)}},
                 "spec": {
                     "driver": {"image": opts.driver_image, "namespace": opts.driver_namespace, "port": opts.driver_port,
                                "tracePath": f"{opts.trace_store_url.rstrip('/')}/{path.name}",
@@ -339,7 +343,7 @@ class SimKubeBackend:
             t0 = self._wait_namespaces(sim, vns, rv)
             for name in vns:
                 self._call(f"label namespace {name}", self._core.patch_namespace, name,
-                           {"metadata": {"labels": run_labels(self.run_id)}}, ok404=True)
+                           {"metadata": {"labels": run_labels(self.run_id, self.options.instance)}}, ok404=True)
             self._sleep(t0 + replay_seconds(trace, opts.speed) + opts.settle_seconds - time.monotonic())
             outcome = self._read(sim, trace, scenario, vns)
             state = self._sim_state(sim)
@@ -351,6 +355,7 @@ class SimKubeBackend:
                     "'read_window_seconds' (or 'duration'), or lower 'speed'"
                 )
             self.timing["steps"] += 1
+            self._kept_ok = True
             done = True
             return outcome
         finally:
@@ -538,6 +543,8 @@ class SimKubeBackend:
             return
         sim, path, vns = current
         self._current = None
+        if self.options.keep_simulations and getattr(self, "_kept_ok", False):
+            return  # kept for inspection (`sim-arena clean` removes it)
         try:
             path.unlink(missing_ok=True)
         except OSError:
@@ -575,3 +582,20 @@ class SimKubeBackend:
                 pass
             except KeyboardInterrupt:
                 break
+
+
+def _select_run_nodes(obj: dict[str, Any], run_id: str) -> dict[str, Any]:
+    """``obj`` with nodeSelector ``sim-arena.io/run=<run_id>`` in its pod template (a copy; other kinds as they are)."""
+    kind = obj.get("kind")
+    if kind not in _WORKLOAD_PLURALS and kind != "Pod":
+        return obj
+    out = copy.deepcopy(obj)
+    spec = out.setdefault("spec", {})
+    if kind == "Pod":
+        pod_spec = spec
+    elif kind == "CronJob":
+        pod_spec = spec.setdefault("jobTemplate", {}).setdefault("spec", {}).setdefault("template", {}).setdefault("spec", {})
+    else:
+        pod_spec = spec.setdefault("template", {}).setdefault("spec", {})
+    pod_spec["nodeSelector"] = {**(pod_spec.get("nodeSelector") or {}), LABEL_RUN: run_id}
+    return out

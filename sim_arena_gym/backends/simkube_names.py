@@ -17,10 +17,13 @@ virtual namespace          ``<prefix>-<trace namespace>``, prefix       made by 
 trace file (store)         ``<store>/sa-<run>-<seq>.sktrace``           the run id is in the name
 =========================  ==========================================  ==============================
 
-Sharing a cluster: SimKube runs one Simulation at a time (its lease), and simulated pods may land on
-any ``type=virtual`` node, so the backend refuses to run beside virtual nodes it did not make
-(``foreign_nodes="error"``). Running several envs on one cluster needs per-run node selection on top
-of this contract (a ``sim-arena.io/run`` nodeSelector in the uploaded trace), which is not built yet.
+Sharing a cluster: SimKube runs one Simulation at a time (its lease). Every pod template of the uploaded
+trace gets the nodeSelector ``sim-arena.io/run=<run>``, so a run's simulated pods land only on the run's
+own nodes; several envs (runs) on one cluster never share a Simulation, a virtual namespace or a node.
+An env instance id (``backend_options["instance"]``, e.g. ``"w1-e0"`` from
+:class:`~sim_arena_gym.env.assignment.EnvInstance`) is the label ``sim-arena.io/instance`` on everything
+the run makes. Virtual nodes that no sim-arena-gym run made still stop a run (``foreign_nodes="error"``):
+they change the scheduler's messages.
 
 So ``kubectl get nodes,simulations -l sim-arena.io/run=<run>`` lists a run's cluster objects,
 ``-l app.kubernetes.io/managed-by=sim-arena-gym`` every run's, and ``sa-<run>-*`` its files. Names
@@ -39,6 +42,7 @@ __all__ = [
     "ANNOTATION_ORIGINAL_NAMESPACE",
     "ANNOTATION_USAGE_FLOORS",
     "LABEL_HOSTNAME",
+    "LABEL_INSTANCE",
     "LABEL_MANAGED_BY",
     "LABEL_NODE_TYPE",
     "LABEL_POOL",
@@ -68,6 +72,8 @@ LABEL_RUN = "sim-arena.io/run"
 #: Standard "managed by" label; its value is :data:`MANAGED_BY`.
 LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
 MANAGED_BY = "sim-arena-gym"
+#: Env instance id (``EnvInstance.id``, e.g. ``w1-e0``) of the run, when the env was given one.
+LABEL_INSTANCE = "sim-arena.io/instance"
 #: Scenario id of a Simulation (sanitised by :func:`label_value`).
 LABEL_SCENARIO = "sim-arena.io/scenario"
 #: Node pool name of a node.
@@ -160,9 +166,12 @@ def label_value(text: str) -> str:
     return value.strip("-_.")
 
 
-def run_labels(run_id: str) -> dict[str, str]:
-    """The labels every object of the run carries."""
-    return {LABEL_RUN: _check(run_id), LABEL_MANAGED_BY: MANAGED_BY}
+def run_labels(run_id: str, instance: str | None = None) -> dict[str, str]:
+    """The labels every object of the run carries (``sim-arena.io/instance`` when ``instance`` is given)."""
+    labels = {LABEL_RUN: _check(run_id), LABEL_MANAGED_BY: MANAGED_BY}
+    if instance:
+        labels[LABEL_INSTANCE] = instance
+    return labels
 
 
 def run_selector(run_id: str) -> str:

@@ -8,6 +8,7 @@ Times are seconds of wall-clock time unless they say ``sim``; ``speed`` divides 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, fields
 from typing import Any, Mapping
 
@@ -49,8 +50,12 @@ class SimKubeOptions:
         cleanup_timeout: most seconds to wait for the Simulation and the virtual namespaces to go.
         node_ready_timeout: most seconds to wait for created nodes to be Ready.
         watch_retries: watches resumed after the server closes them early, per wait.
-        foreign_nodes: ``"error"``: refuse to run when virtual nodes of other runs or of nobody
-            exist (pods would land there); ``"allow"``: run anyway.
+        foreign_nodes: ``"error"``: refuse to run when virtual nodes that no sim-arena-gym run made
+            exist (they change the scheduler's messages); ``"allow"``: run anyway.
+        instance: the env instance id (``EnvInstance.id``, e.g. ``"w1-e0"``), put on everything the
+            run makes as label ``sim-arena.io/instance`` (lowercase letters, digits, ``-``; at most 30).
+        keep_simulations: leave each step's Simulation (and its trace file) in the cluster for
+            inspection instead of deleting it; ``sim-arena clean`` removes them.
     """
 
     kubeconfig: str | None = None
@@ -73,6 +78,8 @@ class SimKubeOptions:
     node_ready_timeout: float = 60.0
     watch_retries: int = 3
     foreign_nodes: str = "error"
+    instance: str | None = None
+    keep_simulations: bool = False
 
     @classmethod
     def from_mapping(cls, options: Mapping[str, Any]) -> "SimKubeOptions":
@@ -127,6 +134,14 @@ class SimKubeOptions:
                 parse_duration(values["duration"])
             except ValueError as exc:
                 raise SimKubeOptionError(f"simkube backend option 'duration': {exc}") from None
+        if "keep_simulations" in values and not isinstance(values["keep_simulations"], bool):
+            raise SimKubeOptionError(f"simkube backend option 'keep_simulations': expected true or false, got {values['keep_simulations']!r}")
+        inst = values.get("instance")
+        if inst is not None and (not isinstance(inst, str) or not re.fullmatch(r"[a-z0-9]([a-z0-9-]{0,28}[a-z0-9])?", inst)):
+            raise SimKubeOptionError(
+                f"simkube backend option 'instance': {inst!r} must be lowercase letters, digits and '-' (at most 30, "
+                "alphanumeric ends), such as EnvInstance.id 'w1-e0'"
+            )
         prefix = values.get("virtual_ns_prefix")
         if prefix is not None and (not prefix or len(prefix) > 40 or not all(c.isalnum() and c.islower() or c.isdigit() or c == "-" for c in prefix)):
             raise SimKubeOptionError(
