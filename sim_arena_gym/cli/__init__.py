@@ -19,6 +19,8 @@ COMMAND_MODULES = (
     "sim_arena_gym.cli.run_commands",  # run, demo
     "sim_arena_gym.cli.learn_commands",  # train, evaluate
     "sim_arena_gym.cli.cluster_commands",  # fake-cluster
+    "sim_arena_gym.cli.ops_commands",  # preflight, clean
+    "sim_arena_gym.cli.batch_command",  # batch
 )
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from sim_arena_gym.cli import UsageError
 
-__all__ = ["add_backend_arguments", "backend_config"]
+__all__ = ["add_backend_arguments", "add_simkube_arguments", "backend_config", "simkube_option_values"]
 
 #: flag -> (option name, type, help)
 _SIMKUBE_FLAGS: tuple[tuple[str, str, Any, str], ...] = (
@@ -29,7 +29,11 @@ _SIMKUBE_FLAGS: tuple[tuple[str, str, Any, str], ...] = (
     ("--start-timeout", "start_timeout", float, "most seconds until a Simulation runs (default 120)"),
     ("--lease-timeout", "lease_timeout", float, "most seconds to wait behind another simulation (default 600)"),
     ("--request-timeout", "request_timeout", float, "seconds per API request (default 10)"),
+    ("--controller-namespace", "controller_namespace", str, "namespace of sk-ctrl and its lease (default simkube)"),
 )
+#: Flags of the cluster tools (preflight, clean): where the cluster and the store are.
+CLUSTER_FLAGS = ("kubeconfig", "context", "trace_store", "trace_store_url", "driver_namespace", "controller_namespace",
+                 "request_timeout")
 
 
 def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,6 +43,28 @@ def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
                        help="embedded (in process, default) or simkube (a SimKube cluster through the Kubernetes API)")
     for flag, dest, type_, text in _SIMKUBE_FLAGS:
         group.add_argument(flag, dest=f"simkube_{dest}", metavar=dest.upper(), type=type_, default=None, help=text)
+    group.add_argument("--keep-simulations", action="store_true",
+                       help="leave each step's Simulation in the cluster for inspection (`sim-arena clean` removes it)")
+
+
+def add_simkube_arguments(parser: argparse.ArgumentParser, names: tuple[str, ...] = CLUSTER_FLAGS) -> None:
+    """Add the simkube flags whose option names are in ``names`` (no ``--backend``)."""
+    for flag, dest, type_, text in _SIMKUBE_FLAGS:
+        if dest in names:
+            parser.add_argument(flag, dest=f"simkube_{dest}", metavar=dest.upper(), type=type_, default=None, help=text)
+
+
+def simkube_option_values(args: argparse.Namespace) -> dict[str, Any]:
+    """The simkube options given on the command line, validated (``UsageError`` naming a bad one)."""
+    from sim_arena_gym.backends.simkube_options import SimKubeOptionError, SimKubeOptions
+
+    options = {dest: getattr(args, f"simkube_{dest}") for _, dest, _, _ in _SIMKUBE_FLAGS
+               if getattr(args, f"simkube_{dest}", None) is not None}
+    try:
+        SimKubeOptions.from_mapping({**options, "trace_store": options.get("trace_store") or "."})
+    except SimKubeOptionError as exc:
+        raise UsageError(str(exc)) from None
+    return options
 
 
 def backend_config(args: argparse.Namespace) -> dict[str, Any]:
@@ -47,16 +73,14 @@ def backend_config(args: argparse.Namespace) -> dict[str, Any]:
     options = {dest: getattr(args, f"simkube_{dest}") for _, dest, _, _ in _SIMKUBE_FLAGS
                if getattr(args, f"simkube_{dest}", None) is not None}
     if backend == "embedded":
-        if options:
-            flags = ", ".join(f for f, d, _, _ in _SIMKUBE_FLAGS if d in options)
+        if options or getattr(args, "keep_simulations", False):
+            flags = ", ".join([f for f, d, _, _ in _SIMKUBE_FLAGS if d in options]
+                              + (["--keep-simulations"] if getattr(args, "keep_simulations", False) else []))
             raise UsageError(f"{flags}: simkube flags need --backend simkube")
         return {"backend": "embedded", "backend_options": {}}
     if "trace_store" not in options:
         raise UsageError("--backend simkube needs --trace-store DIR (a folder the cluster's nodes mount as /data)")
-    from sim_arena_gym.backends.simkube_options import SimKubeOptionError, SimKubeOptions
-
-    try:
-        SimKubeOptions.from_mapping(options)
-    except SimKubeOptionError as exc:
-        raise UsageError(str(exc)) from None
+    options = simkube_option_values(args)
+    if getattr(args, "keep_simulations", False):
+        options["keep_simulations"] = True
     return {"backend": "simkube", "backend_options": options}

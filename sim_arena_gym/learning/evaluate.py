@@ -88,22 +88,29 @@ def final_over_allocation(env: Any) -> float:
     return float(waste(u.view, u.context, u.safeguards))
 
 
+def play_episode(env: Any, policy: Any, *, seed: int, scenario_id: str) -> tuple[float, int, dict[str, Any]]:
+    """One episode of ``policy`` on scenario ``scenario_id``: ``(return, steps, final info)``; an
+    episode whose start is already healthy takes no step."""
+    obs, info = env.reset(seed=seed, options={"scenario": scenario_id})
+    total = 0.0
+    steps = 0
+    terminated = bool(info["success"])
+    truncated = False
+    while not (terminated or truncated):
+        obs, reward, terminated, truncated, info = env.step(policy.act(obs, info))
+        total += float(reward)
+        steps += 1
+    return total, steps, info
+
+
 def play(env: Any, policy: Any, name: str, *, episodes_per_scenario: int = 1, seed: int = 0) -> list[Episode]:
     """Play every scenario of ``env``'s set ``episodes_per_scenario`` times with ``policy``."""
     out: list[Episode] = []
     k = 0
     for scenario in env.unwrapped.scenarios:
         for episode in range(episodes_per_scenario):
-            obs, info = env.reset(seed=seed + k, options={"scenario": scenario.id})
+            total, steps, info = play_episode(env, policy, seed=seed + k, scenario_id=scenario.id)
             k += 1
-            total = 0.0
-            steps = 0
-            terminated = bool(info["success"])
-            truncated = False
-            while not (terminated or truncated):
-                obs, reward, terminated, truncated, info = env.step(policy.act(obs, info))
-                total += float(reward)
-                steps += 1
             out.append(Episode(name, scenario.id, scenario.family, episode, bool(info["success"]), steps,
                                final_over_allocation(env), total))  # fmt: skip
     return out
@@ -157,7 +164,7 @@ def agent_entries(agent_names: Sequence[str], model_args: Sequence[str]) -> list
     return entries
 
 
-def _policy(entry: AgentEntry, env: Any, seed: int) -> Any:
+def make_policy(entry: AgentEntry, env: Any, seed: int) -> Any:
     import agents
 
     if entry.kind == "agent":
@@ -234,7 +241,7 @@ def evaluate(
         families = list(dict.fromkeys(s.family for s in scenarios))
         episodes: list[Episode] = []
         for entry in agents_to_run:
-            policy = _policy(entry, env, seed)
+            policy = make_policy(entry, env, seed)
             episodes.extend(play(env, policy, entry.name, episodes_per_scenario=episodes_per_scenario, seed=seed))
         reward_mode = str(env.unwrapped.config["reward_mode"])
     finally:
