@@ -139,7 +139,8 @@ def test_nodes_are_kwok_nodes_made_once_and_removed_on_close(fake_cluster: FakeC
         node = nodes[0]
         assert node.metadata.annotations == {"kwok.x-k8s.io/node": "fake"}
         assert node.metadata.labels["type"] == "virtual"
-        assert [(t.key, t.value, t.effect) for t in node.spec.taints] == [("kwok-provider", "true", "NoSchedule")]
+        assert [(t.key, t.value, t.effect) for t in node.spec.taints] == [
+            ("sim-arena.io/run", backend.run_id, "NoSchedule"), ("kwok-provider", "true", "NoSchedule")]
         assert node.status.allocatable == {"cpu": "16", "memory": str(32 * 2**30), "pods": "110"}
         backend.run(trace, CANONICAL)
         again = core.list_node(label_selector=f"sim-arena.io/run={backend.run_id}").items

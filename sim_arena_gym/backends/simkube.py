@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
 from sim_arena_gym.backends.base import BackendError
+from sim_arena_gym.backends.simkube_messages import without_other_runs
 from sim_arena_gym.backends.simkube_names import (
     ANNOTATION_KWOK_NODE,
     LABEL_HOSTNAME,
@@ -190,7 +191,9 @@ class SimKubeBackend:
                      "memory": str(node.memory_bytes), "pods": str(node.pods)}
             if node.ephemeral_bytes:
                 alloc["ephemeral-storage"] = str(node.ephemeral_bytes)
-            taints = [{"key": t.key, "value": t.value, "effect": t.effect} for t in node.taints]
+            # the run's own taint first: another run's pods fail on it before any other filter
+            taints = [{"key": LABEL_RUN, "value": self.run_id, "effect": "NoSchedule"}]
+            taints += [{"key": t.key, "value": t.value, "effect": t.effect} for t in node.taints]
             if not any(t["key"] == TAINT_KWOK_PROVIDER for t in taints):
                 taints.append({"key": TAINT_KWOK_PROVIDER, "value": "true", "effect": "NoSchedule"})
             manifest = {
@@ -528,6 +531,14 @@ class SimKubeBackend:
             workloads += items
         if any(r.get("kind") == "Job" for p in pods for r in (p.get("metadata") or {}).get("ownerReferences") or ()):
             jobs = self._list(f"list the jobs of {sim}", self._custom.list_cluster_custom_object, "batch", "v1", "jobs")
+        own = len(self._nodes)
+        for pod in pods:
+            for cond in (pod.get("status") or {}).get("conditions") or ():
+                if cond.get("type") == "PodScheduled" and cond.get("message"):
+                    cond["message"] = without_other_runs(cond["message"], own)
+        for ev in events:
+            if ev.get("message"):
+                ev["message"] = without_other_runs(ev["message"], own)
         end_ts = trace.events[-1].ts if trace.events else 0
         return build_cluster_outcome(
             pods, events, workloads, jobs, [(sn, self._node_objs.get(sn.cluster_name, {})) for sn in self._nodes],
@@ -585,7 +596,8 @@ class SimKubeBackend:
 
 
 def _select_run_nodes(obj: dict[str, Any], run_id: str) -> dict[str, Any]:
-    """``obj`` with nodeSelector ``sim-arena.io/run=<run_id>`` in its pod template (a copy; other kinds as they are)."""
+    """``obj`` with nodeSelector ``sim-arena.io/run=<run_id>`` and the toleration of the run's node taint in
+    its pod template (a copy; other kinds as they are)."""
     kind = obj.get("kind")
     if kind not in _WORKLOAD_PLURALS and kind != "Pod":
         return obj
@@ -598,4 +610,6 @@ def _select_run_nodes(obj: dict[str, Any], run_id: str) -> dict[str, Any]:
     else:
         pod_spec = spec.setdefault("template", {}).setdefault("spec", {})
     pod_spec["nodeSelector"] = {**(pod_spec.get("nodeSelector") or {}), LABEL_RUN: run_id}
+    pod_spec["tolerations"] = [*(pod_spec.get("tolerations") or ()),
+                               {"key": LABEL_RUN, "operator": "Equal", "value": run_id, "effect": "NoSchedule"}]
     return out

@@ -15,7 +15,7 @@ Pure data, no Gymnasium: used by :class:`~sim_arena_gym.env.SimKubeEnv` (``scena
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence, TypeVar
+from typing import Any, Mapping, Sequence, TypeVar
 
 T = TypeVar("T")
 
@@ -121,3 +121,15 @@ class EnvInstance:
     def seed(self, base_seed: int) -> int:
         """``base_seed + index``: distinct for every sampling instance of one run."""
         return int(base_seed) + self.index
+
+
+def with_instance(config: Mapping[str, Any], instance: EnvInstance) -> dict[str, Any]:
+    """The env ``config`` with ``instance.id`` as ``backend_options["instance"]`` when the backend is
+    ``"simkube"`` (the run then labels everything it makes ``sim-arena.io/instance=<id>``); an id
+    already given wins. Other backends: ``config`` unchanged (a copy)."""
+    out = dict(config)
+    if out.get("backend") == "simkube":
+        options = dict(out.get("backend_options") or {})
+        options.setdefault("instance", instance.id)
+        out["backend_options"] = options
+    return out

@@ -17,6 +17,11 @@ per sub-env play each of the ``M`` scenarios exactly once (the last round of a s
 :func:`env_fns` returns one zero-argument factory per env, each already holding its part: what SB3's
 ``SubprocVecEnv`` / ``DummyVecEnv`` (and Gymnasium's ``AsyncVectorEnv`` / ``SyncVectorEnv``) take. The
 factories are picklable (plain ids and config, no live objects), as subprocess vector envs need.
+
+On ``backend="simkube"`` each env gets its :class:`~sim_arena_gym.env.assignment.EnvInstance` id
+(``"w0-e<i>"``) as ``backend_options["instance"]``, so N envs on one cluster are told apart in every
+label (:func:`~sim_arena_gym.env.assignment.with_instance`); ``make_vector_env`` then builds the vector
+env from :func:`env_fns`.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from typing import Any, Callable, Sequence
 
 import gymnasium as gym
 
-from sim_arena_gym.env.assignment import ScenarioAssignmentError, split_evenly
+from sim_arena_gym.env.assignment import EnvInstance, ScenarioAssignmentError, split_evenly, with_instance
 
 #: The default env id of the helpers.
 ENV_ID = "SimArena-InsufficientResources-v0"
@@ -62,6 +67,11 @@ def make_vector_env(
     subprocess per sub-env)."""
     if vectorization_mode not in ("sync", "async"):
         raise ScenarioAssignmentError("vectorization_mode", f"{vectorization_mode!r}: expected 'sync' or 'async'")
+    if config.get("backend") == "simkube":
+        # gym.make_vec gives every sub-env the same options; simkube sub-envs need their own instance id
+        fns = env_fns(num_envs, env_id=env_id, split=split, **config)
+        cls = gym.vector.SyncVectorEnv if vectorization_mode == "sync" else gym.vector.AsyncVectorEnv
+        return cls(fns, **(vector_kwargs or {}))
     envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=vectorization_mode,
                         vector_kwargs=vector_kwargs, **config)  # fmt: skip
     if split:
@@ -109,4 +119,5 @@ def env_fns(
 
         ids = tuple(s.id for s in resolve_scenarios(config.get("scenarios", "train")))
         parts = list(split_evenly(ids, num_envs))
-    return [functools.partial(_make_one, env_id, dict(config), part, tuple(wrappers)) for part in parts]
+    return [functools.partial(_make_one, env_id, with_instance(config, EnvInstance(vector_index=i, num_vector=num_envs)),
+                              part, tuple(wrappers)) for i, part in enumerate(parts)]

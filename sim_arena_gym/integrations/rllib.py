@@ -34,7 +34,7 @@ from typing import Any, Mapping
 import gymnasium as gym
 import numpy as np
 
-from sim_arena_gym.env.assignment import EnvInstance, split_evenly
+from sim_arena_gym.env.assignment import EnvInstance, split_evenly, with_instance
 from sim_arena_gym.env.wrappers import ActionMaskObservation, InstanceIdentity
 
 #: Name the env creator is registered under with ``ray.tune.register_env``.
@@ -96,7 +96,8 @@ def make_rllib_env(env_config: Mapping[str, Any]) -> gym.Env:
     (:func:`~sim_arena_gym.env.assignment.split_evenly`; the set needs at least as many scenarios as
     there are sampling envs)."""
     instance = env_instance(env_config)
-    config = {k: v for k, v in dict(env_config).items() if k not in RUNNER_KEYS and k != "num_envs"}
+    config = with_instance({k: v for k, v in dict(env_config).items() if k not in RUNNER_KEYS and k != "num_envs"},
+                           instance)
     env = gym.make(RLLIB_ENV, **config)
     if env_config.get("split_scenarios", True) and instance.count > 1:
         ids = env.unwrapped.scenario_subset  # type: ignore[attr-defined]
