@@ -124,16 +124,14 @@ def clean(options: Mapping[str, Any] | SimKubeOptions, *, run_id: str | None = N
             nodes += [o for o in calls.items("list nodes", core.list_node)
                       if o["metadata"]["name"] not in seen and _CONTRACT_NAME.match(o["metadata"]["name"]) and mine(o)]
         pending: list[tuple[str, str]] = []
-        for kind, objs, delete in (
-            ("Simulation", sims, lambda n: custom.delete_cluster_custom_object(GROUP, VERSION, PLURAL, n,
-                                                                               _request_timeout=opts.request_timeout)),
-            ("Namespace", namespaces, lambda n: core.delete_namespace(n, _request_timeout=opts.request_timeout,
-                                                                      _preload_content=False)),
-            ("Node", nodes, lambda n: core.delete_node(n, _request_timeout=opts.request_timeout, _preload_content=False)),
+        for kind, objs, delete, args in (
+            ("Simulation", sims, custom.delete_cluster_custom_object, (GROUP, VERSION, PLURAL)),
+            ("Namespace", namespaces, core.delete_namespace, ()),
+            ("Node", nodes, core.delete_node, ()),
         ):
             for obj in objs:
                 name = obj["metadata"]["name"]
-                calls.call(f"delete {kind} {name}", delete, name, ok404=True)
+                calls.call(f"delete {kind} {name}", delete, *args, name, ok404=True, _preload_content=False)
                 run, inst = _who(obj)
                 report.removed.append(Removed(kind, name, run, inst))
                 pending.append((kind, name))
