@@ -3,6 +3,8 @@
 #   make demo    install, then run a demo episode on the embedded backend
 #   make test    install, then run the test suite
 #   make bench   install, then run the benchmarks (prints figures)
+#   make clean-ns  remove what simkube-backend runs left in the cluster (`sim-arena clean`);
+#                  KUBECONFIG=... TRACE_STORE=... CLEAN_ARGS=--all as needed
 #
 # PyTorch (needed by the `train` extra, stable-baselines3) is installed first from TORCH_SPEC.
 # The default asks for the CPU build this machine keeps on local disk; override it on other machines,
@@ -16,11 +18,14 @@ VENV ?= .venv
 TORCH_SPEC ?= torch==2.13.0
 EXTRAS ?= train,test,rllib
 PYTEST_ARGS ?=
+KUBECONFIG ?=
+TRACE_STORE ?=
+CLEAN_ARGS ?=
 
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(EXTRAS)
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test bench clean clean-ns
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,3 +49,6 @@ bench: install
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
+
+clean-ns: install
+	$(BIN)/sim-arena clean $(if $(KUBECONFIG),--kubeconfig $(KUBECONFIG)) $(if $(TRACE_STORE),--trace-store $(TRACE_STORE)) $(CLEAN_ARGS)

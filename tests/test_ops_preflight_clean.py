@@ -235,3 +235,24 @@ def test_keep_simulations_leaves_the_simulation_for_inspection(fake_cluster: Fak
     assert fake_cluster.snapshot() == before
     assert main(["run", "--scenario", "canonical-slightly-bad-cpu", "--keep-simulations"]) == 2
     assert capsys.readouterr().err == "sim-arena: error: --keep-simulations: simkube flags need --backend simkube\n"
+
+
+def test_make_clean_ns_calls_sim_arena_clean() -> None:
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run(["make", "-n", "--no-print-directory", "-C", str(root), "clean-ns", "KUBECONFIG=/k", "TRACE_STORE=/t", "CLEAN_ARGS=--all"],
+                         capture_output=True, text=True, check=True).stdout
+    assert out.splitlines()[-1].split() == [".venv/bin/sim-arena", "clean", "--kubeconfig", "/k", "--trace-store", "/t", "--all"]
+
+
+def test_evaluate_on_simkube_runs_preflight_first(fake_cluster: FakeCluster, capsys) -> None:
+    fake_cluster.stop_controller()
+    assert main(["evaluate", "--split", "canonical", "--agents", "noop", "--backend", "simkube", *_flags(fake_cluster)]) == 1
+    captured = capsys.readouterr()
+    assert "FAIL  SimKube controller        deployment simkube/sk-ctrl-depl: 0 of 0 replicas available" in captured.out
+    assert captured.err == "sim-arena: error: preflight failed; fix the checks above before evaluating on SimKube\n"

@@ -122,6 +122,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     try:
         entries = agent_entries(_agent_names(args.agents), args.model)
         backend = backend_config(args)
+        if backend["backend"] == "simkube":  # the checks a simkube episode series runs once first
+            from sim_arena_gym.ops.preflight import preflight
+
+            report = preflight(backend["backend_options"])
+            if not report.ok:
+                sys.stdout.write(report.text())
+                sys.stderr.write("sim-arena: error: preflight failed; fix the checks above before evaluating on SimKube\n")
+                return 1
         result = evaluate(entries, env_id=args.env_id, split=args.split,
                           episodes_per_scenario=args.episodes_per_scenario, seed=args.seed,
                           env_kwargs=backend if backend["backend"] != "embedded" else None)  # fmt: skip
