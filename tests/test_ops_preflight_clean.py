@@ -27,7 +27,7 @@ def test_a_complete_cluster_passes_every_check(fake_cluster: FakeCluster, capsys
     out = capsys.readouterr().out
     lines = out.splitlines()
     assert lines[-1] == "preflight: all checks passed"
-    assert len(lines) == 23 and all(line.startswith("PASS  ") for line in lines[:-1])
+    assert len(lines) == 24 and all(line.startswith("PASS  ") for line in lines[:-1])
     assert f"PASS  cluster reachable         {fake_cluster.url} answers" in lines
     assert "PASS  Simulation CRD            simulations.simkube.io serves v1 with every field the backend sends" in lines
     assert "PASS  permissions simulations   may create, get, list, watch, delete simulations.simkube.io" in lines
@@ -36,12 +36,30 @@ def test_a_complete_cluster_passes_every_check(fake_cluster: FakeCluster, capsys
     assert [c["name"] for c in doc["checks"]][:10] == [
         "kubeconfig", "cluster reachable", "server version", "Simulation CRD", "SimKube controller",
         "namespace monitoring", "namespace simkube", "cert-manager", "KWOK", "permissions nodes"]
-    assert fake_cluster.snapshot() == before  # SelfSubjectAccessReviews are not stored
-    assert list(fake_cluster.trace_store.iterdir()) == []  # the probe file is gone
+    assert doc["checks"][-1] == {"name": "trace store mounted", "status": "pass", "fix": "",
+                                 "found": "the driver read a probe trace from file:///data (1 pod replayed)"}
+    assert fake_cluster.snapshot() == before  # the probe's objects are gone; access reviews are not stored
+    assert list(fake_cluster.trace_store.iterdir()) == []  # the probe files are gone
+
+
+def test_a_trace_store_the_driver_does_not_see(fake_cluster: FakeCluster, tmp_path, capsys) -> None:
+    before = fake_cluster.snapshot()
+    code = main(["preflight", "--kubeconfig", str(fake_cluster.kubeconfig), "--trace-store", str(tmp_path), "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert list(_failed(doc)) == ["trace store mounted"]
+    check = _failed(doc)["trace store mounted"]
+    assert check["found"].startswith("a probe Simulation did not run: Simulation sa-")
+    assert "failed (driver: trace file file:///data/sa-" in check["found"] and "before its driver made" in check["found"]
+    assert check["fix"].startswith(f"mount {tmp_path} on the kind worker at /data")
+    assert fake_cluster.snapshot() == before and list(tmp_path.iterdir()) == []
+    assert main(["preflight", "--kubeconfig", str(fake_cluster.kubeconfig), "--trace-store", str(tmp_path),
+                 "--no-probe"]) == 1
+    assert "SKIP  trace store mounted       not probed (--no-probe)" in capsys.readouterr().out
 
 
 def _failed(doc: dict) -> dict[str, dict]:
-    return {c["name"]: c for c in doc["checks"] if c["status"] != "pass"}
+    return {c["name"]: c for c in doc["checks"] if c["status"] == "fail"}
 
 
 @pytest.mark.parametrize(
@@ -79,7 +97,8 @@ def test_each_missing_piece_is_named_with_its_fix(fake_cluster: FakeCluster, cap
     assert main(["preflight", *_flags(fake_cluster)]) == 1
     text = capsys.readouterr().out
     assert f"FAIL  {name}" in text and "fix: " in text
-    assert text.splitlines()[-1] == "preflight: 1 of 22 checks did not pass"
+    assert "SKIP  trace store mounted" in text  # the probe runs only on an otherwise ready cluster
+    assert text.splitlines()[-1] == "preflight: 2 of 23 checks did not pass"
 
 
 def test_the_backend_also_hits_the_forbidden_verb(fake_cluster: FakeCluster, capsys) -> None:
@@ -119,7 +138,7 @@ def test_a_missing_kubeconfig_and_trace_store(tmp_path, capsys) -> None:
     code = main(["preflight", "--kubeconfig", str(tmp_path / "nope"), "--json"])
     doc = json.loads(capsys.readouterr().out)
     assert code == 1
-    first, last = doc["checks"][0], doc["checks"][-1]
+    first, last = doc["checks"][0], doc["checks"][-2]
     assert first == {"name": "kubeconfig", "status": "fail", "found": f"kubeconfig {str(tmp_path / 'nope')!r} not found",
                      "fix": f"kind get kubeconfig > {tmp_path / 'nope'}"}
     assert last["name"] == "trace store" and last["found"] == "no trace store given"

@@ -376,15 +376,21 @@ class SimKubeBackend:
         return ((obj or {}).get("status") or {}).get("state")
 
     def _events(self, list_fn: Callable[..., Any], what: str, rv: str, deadline: Callable[[], float],
-                last_seen: Callable[[], str], **kwargs: Any) -> Iterator[dict[str, Any]]:
+                last_seen: Callable[[], str], check: Callable[[], None] | None = None,
+                **kwargs: Any) -> Iterator[dict[str, Any]]:
         """Watch events after ``rv``: resumes after early closes (up to ``watch_retries``) and after
-        410 Gone (from a fresh list); ends with a ``BackendError`` at the deadline."""
+        410 Gone (from a fresh list); ends with a ``BackendError`` at the deadline. ``check`` runs
+        between stream windows (about once a second) and may raise to end the wait early."""
         from kubernetes import watch
         from kubernetes.client.rest import ApiException
         from urllib3.exceptions import HTTPError
 
         drops = 0
+        first = True
         while True:
+            if check is not None and not first:
+                check()
+            first = False
             left = deadline() - time.monotonic()
             if left <= 0:
                 raise BackendError(f"timed out waiting for {what}; last seen: {last_seen()}")
@@ -489,8 +495,18 @@ class SimKubeBackend:
         def last_seen() -> str:
             return f"virtual namespaces missing: {', '.join(sorted(missing))}; Simulation state {self._sim_state(sim)}"
 
+        def failed() -> None:
+            obj = self._call(f"read Simulation {sim}", self._custom.get_cluster_custom_object_status,
+                             GROUP, VERSION, PLURAL, sim, ok404=True)
+            status = (obj or {}).get("status") or {}
+            if status.get("state") == "Failed":
+                raise BackendError(
+                    f"Simulation {sim} failed ({status.get('message') or 'no message'}) before its driver made the "
+                    f"virtual namespaces; see `kubectl logs -n {self.options.driver_namespace} job/sk-{sim}-driver`"
+                )
+
         for event in self._events(self._core.list_namespace, f"the driver of {sim} to create its virtual namespaces",
-                                  rv, lambda: start + self.options.start_timeout, last_seen):
+                                  rv, lambda: start + self.options.start_timeout, last_seen, check=failed):
             if event["type"] in ("ADDED", "MODIFIED"):
                 missing.discard(event["raw_object"]["metadata"]["name"])
                 if not missing:

@@ -27,12 +27,14 @@ def register(commands: Any, trace_commands: Any) -> None:
         description=(
             "Check the cluster the kubeconfig points at: reachable, version, the Simulation CRD, the SimKube "
             "controller, the monitoring and driver namespaces, cert-manager's selfsigned ClusterIssuer, KWOK, "
-            "the permissions the backend needs (SelfSubjectAccessReviews), and the trace store. One line per "
-            "check, with the fix as a command. Exit 0 when every check passes, 1 otherwise."
+            "the permissions the backend needs (SelfSubjectAccessReviews), the trace store, and (a probe Simulation) "
+            "that the driver reads it. One line per check, with the fix as a command. Exit 0 when every check passes, 1 otherwise."
         ),
     )
     add_simkube_arguments(pf)
     pf.add_argument("--json", action="store_true", help="print the checks as JSON")
+    pf.add_argument("--no-probe", dest="probe", action="store_false",
+                    help="skip the last check, a probe Simulation that proves the driver reads the trace store")
     pf.set_defaults(func=cmd_preflight)
 
     cl = commands.add_parser(
@@ -56,7 +58,7 @@ def register(commands: Any, trace_commands: Any) -> None:
 def cmd_preflight(args: argparse.Namespace) -> int:
     from sim_arena_gym.ops.preflight import preflight
 
-    report = preflight(simkube_option_values(args))
+    report = preflight(simkube_option_values(args), probe=args.probe)
     if args.json:
         sys.stdout.write(json.dumps(report.to_json(), indent=2) + "\n")
     else:

@@ -6,8 +6,11 @@ it fails, the command that fixes it.
 SimKube controller (``sk-ctrl-depl`` available), the namespaces sk-ctrl needs (``monitoring``, the
 driver's), cert-manager with its ``selfsigned`` ClusterIssuer Ready, KWOK's controller available, one
 SelfSubjectAccessReview per verb and resource the backend uses (a line per resource), and the trace
-store (a folder that exists and takes a file). When the cluster cannot be reached the cluster checks
-are reported as skipped. Nothing is left behind (the probe file is removed).
+store (a folder that exists and takes a file), and, when all of those pass, the trace store mounted
+(a probe step: one Simulation of a one-pod trace through the simkube backend on one small KWOK node,
+which works only if the driver reads the file the backend wrote). When the cluster cannot be reached
+the cluster checks are reported as skipped. Nothing is left behind (the probe's files and objects
+are deleted, as after any step).
 """
 
 from __future__ import annotations
@@ -109,8 +112,10 @@ def _options(values: Mapping[str, Any] | SimKubeOptions) -> SimKubeOptions:
     return opts
 
 
-def preflight(options: Mapping[str, Any] | SimKubeOptions) -> PreflightReport:
-    """Run every check against the cluster ``options`` (simkube backend options) point at."""
+def preflight(options: Mapping[str, Any] | SimKubeOptions, *, probe: bool = True) -> PreflightReport:
+    """Run every check against the cluster ``options`` (simkube backend options) point at. With
+    ``probe`` (and every other check passed) the last check runs one tiny Simulation through the
+    backend, which proves the driver reads the trace store."""
     opts = _options(options)
     report = PreflightReport()
     add = report.checks.append
@@ -137,7 +142,14 @@ def preflight(options: Mapping[str, Any] | SimKubeOptions) -> PreflightReport:
     if not any(c.name == "server version" for c in report.checks):
         for name in cluster_names:
             add(Check(name, "skip", "the cluster could not be reached"))
-    add(_trace_store_check(opts))
+    store = _trace_store_check(opts)
+    add(store)
+    if not probe:
+        add(Check("trace store mounted", "skip", "not probed (--no-probe)"))
+    elif not report.ok:
+        add(Check("trace store mounted", "skip", "probed only when every other check passes"))
+    else:
+        add(_mount_probe(opts))
     return report
 
 
@@ -315,3 +327,32 @@ def _trace_store_check(opts: SimKubeOptions) -> Check:
     if not ok:
         return Check(name, "fail", f"{path}: a file written there read back differently", f"check the file system of {path}")
     return Check(name, "pass", f"{path} writable; the driver reads it as {opts.trace_store_url}")
+
+
+def _mount_probe(opts: SimKubeOptions) -> Check:
+    """One backend step on a one-pod trace: the driver must read it from the trace store."""
+    from dataclasses import replace
+
+    from sim_arena_gym.backends.simkube import SimKubeBackend
+    from sim_arena_gym.scenarios.model import NodePool, Scenario
+    from sim_arena_gym.trace.builders import build_trace, container, deployment, pod_spec
+    from sim_arena_gym.trace.refs import WorkloadRef
+
+    name = "trace store mounted"
+    trace = build_trace([(0, [deployment("sa-probe", pod_spec([container("probe", cpu="10m", memory="16Mi")]),
+                                         replicas=1)], [])])
+    scenario = Scenario(id="preflight-probe", trace_path=None, workload=WorkloadRef("Deployment", "default", "sa-probe"),
+                        node_pools=(NodePool(count=1, cpu="1", memory="1Gi"),), trace=trace)
+    probe_opts = replace(opts, settle_seconds=min(opts.settle_seconds, 1.0), lease_timeout=min(opts.lease_timeout, 60.0),
+                         keep_simulations=False, instance="preflight")
+    backend = SimKubeBackend(**{f: getattr(probe_opts, f) for f in probe_opts.__dataclass_fields__})
+    try:
+        outcome = backend.run(trace, scenario)
+    except BackendError as exc:
+        return Check(name, "fail", f"a probe Simulation did not run: {exc}",
+                     f"mount {opts.trace_store} on the kind worker at /data (extraMounts hostPath) or set "
+                     "--trace-store-url to where the driver sees it")
+    finally:
+        backend.close()
+    pods = len(outcome.pods)
+    return Check(name, "pass", f"the driver read a probe trace from {opts.trace_store_url} ({pods} pod replayed)")
