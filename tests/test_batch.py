@@ -80,8 +80,7 @@ def test_embedded_and_simkube_give_the_same_rows(mixed_folder: Path, tmp_path: P
     assert main([*common, "--out", str(emb)]) == 0
     assert main([*common, "--out", str(sk), "--backend", "simkube", "--kubeconfig", str(fake_cluster.kubeconfig),
                  "--trace-store", str(fake_cluster.trace_store), "--speed", "10000", "--settle-seconds", "0.02"]) == 0
-    text = capsys.readouterr().out
-    assert "preflight: all 23 checks passed\n" in text
+    assert capsys.readouterr().err == "preflight: all 23 checks passed\n"
     assert _rows(sk) == _rows(emb)
     _check_rows(_rows(sk), mixed_folder)
     assert fake_cluster.snapshot() == before

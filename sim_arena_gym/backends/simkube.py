@@ -7,10 +7,12 @@ talks to the cluster with the official ``kubernetes`` client only. One instance 
 A step (:meth:`SimKubeBackend.run`):
 
 1. the scenario's node pools become KWOK nodes (``v1/Node`` with ``kwok.x-k8s.io/node: fake``,
-   ``type: virtual``, the ``kwok-provider`` taint, the pool's labels, taints and allocatable), made
-   once per scenario and reused, removed on :meth:`close` or when the scenario changes;
-2. the trace goes to ``<trace_store>/sa-<run>-<seq>.sktrace`` (atomically), with the usage floors as
-   an annotation on the target workload;
+   ``type: virtual``, the run's taint ``sim-arena.io/run=<run>:NoSchedule``, the ``kwok-provider``
+   taint, the pool's labels, taints and allocatable), made once per scenario and reused, removed on
+   :meth:`close` or when the scenario changes;
+2. the trace goes to ``<trace_store>/sa-<run>-<seq>.sktrace`` (atomically): its pod templates select
+   and tolerate only the run's nodes, so runs can share a cluster, and the usage floors are an
+   annotation on the target workload;
 3. a Simulation ``sa-<run>-<seq>`` is created and watched through Initializing / Blocked / Retrying /
    Paused to Running (Failed is an error);
 4. the virtual namespaces appear when the driver replays the first event; the backend waits the

@@ -11,7 +11,7 @@ from typing import Any
 
 from sim_arena_gym.cli import UsageError
 
-__all__ = ["add_backend_arguments", "add_simkube_arguments", "backend_config", "simkube_option_values"]
+__all__ = ["add_backend_arguments", "add_simkube_arguments", "backend_config", "preflight_passes", "simkube_option_values"]
 
 #: flag -> (option name, type, help)
 _SIMKUBE_FLAGS: tuple[tuple[str, str, Any, str], ...] = (
@@ -84,3 +84,22 @@ def backend_config(args: argparse.Namespace) -> dict[str, Any]:
     if getattr(args, "keep_simulations", False):
         options["keep_simulations"] = True
     return {"backend": "simkube", "backend_options": options}
+
+
+def preflight_passes(backend: dict[str, Any], before: str) -> bool:
+    """On the simkube backend, run the preflight checks once (what an episode series does first); when
+    one fails print the report and a one-line error naming what was not started (``before``). True
+    when the series may start (always on the embedded backend)."""
+    import sys
+
+    if backend["backend"] != "simkube":
+        return True
+    from sim_arena_gym.ops.preflight import preflight
+
+    report = preflight(backend["backend_options"])
+    if not report.ok:
+        sys.stdout.write(report.text())
+        sys.stderr.write(f"sim-arena: error: preflight failed; fix the checks above before {before}\n")
+        return False
+    sys.stderr.write(f"preflight: all {len(report.checks)} checks passed\n")
+    return True

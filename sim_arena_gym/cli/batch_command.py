@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from sim_arena_gym.cli import UsageError
-from sim_arena_gym.cli.backend_flags import add_backend_arguments, backend_config
-
-REWARD_MODES = ("binary", "gradual", "penalty")
+from sim_arena_gym.cli.backend_flags import add_backend_arguments, backend_config, preflight_passes
+from sim_arena_gym.cli.run_commands import REWARD_MODES
 
 
 def register(commands: Any, trace_commands: Any) -> None:
@@ -85,15 +84,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
         items = batch_items(args.source, workload=args.workload, nodes=nodes, target=args.target)
     except ValueError as exc:
         raise UsageError(f"batch {args.source}: {exc}") from None
-    if backend["backend"] == "simkube":
-        from sim_arena_gym.ops.preflight import preflight
-
-        report = preflight(backend["backend_options"])
-        if not report.ok:
-            sys.stdout.write(report.text())
-            sys.stderr.write("sim-arena: error: preflight failed; fix the checks above before a simkube batch\n")
-            return 1
-        sys.stdout.write(f"preflight: all {len(report.checks)} checks passed\n")
+    if not preflight_passes(backend, "a simkube batch"):
+        return 1
     env_kwargs = {"reward_mode": args.reward_mode, "max_steps": args.steps, **backend}
     total = sum(1 if i.error else len(policies) for i in items)
     bar = None

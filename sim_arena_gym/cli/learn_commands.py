@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from sim_arena_gym.cli import UsageError
-from sim_arena_gym.cli.backend_flags import add_backend_arguments, backend_config
+from sim_arena_gym.cli.backend_flags import add_backend_arguments, backend_config, preflight_passes
 
 #: Hand-coded agents ``evaluate`` runs unless ``--agents`` says otherwise: every one, next to any model.
 DEFAULT_AGENTS = "all"
@@ -122,14 +122,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     try:
         entries = agent_entries(_agent_names(args.agents), args.model)
         backend = backend_config(args)
-        if backend["backend"] == "simkube":  # the checks a simkube episode series runs once first
-            from sim_arena_gym.ops.preflight import preflight
-
-            report = preflight(backend["backend_options"])
-            if not report.ok:
-                sys.stdout.write(report.text())
-                sys.stderr.write("sim-arena: error: preflight failed; fix the checks above before evaluating on SimKube\n")
-                return 1
+        if not preflight_passes(backend, "evaluating on SimKube"):
+            return 1
         result = evaluate(entries, env_id=args.env_id, split=args.split,
                           episodes_per_scenario=args.episodes_per_scenario, seed=args.seed,
                           env_kwargs=backend if backend["backend"] != "embedded" else None)  # fmt: skip
