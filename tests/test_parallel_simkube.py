@@ -136,3 +136,20 @@ def test_with_instance_only_touches_simkube_configs() -> None:
 )
 def test_messages_without_other_runs(message: str, own: int, alone: str) -> None:
     assert without_other_runs(message, own) == alone
+
+
+def test_the_rllib_env_creator_passes_its_instance(fake_cluster: FakeCluster) -> None:
+    from sim_arena_gym.integrations.rllib import make_rllib_env
+
+    class Context(dict):  # RLlib's EnvContext: a dict with the runner's indices as attributes
+        worker_index, num_workers, vector_index = 2, 2, 1
+
+    made = _record_creations(fake_cluster)
+    env = make_rllib_env(Context(scenarios="canonical", backend="simkube", num_envs_per_env_runner=2,
+                                 backend_options=fake_cluster.backend_options()))
+    try:
+        assert env.unwrapped.config["backend_options"]["instance"] == "w2-e1"
+        env.reset(seed=0)
+    finally:
+        env.close()
+    assert {labels.get("sim-arena.io/instance") for key, _, labels in made if key == "/nodes"} == {"w2-e1"}

@@ -82,9 +82,10 @@ class SimKubeOptions:
     keep_simulations: bool = False
 
     @classmethod
-    def from_mapping(cls, options: Mapping[str, Any]) -> "SimKubeOptions":
+    def from_mapping(cls, options: Mapping[str, Any], *, require_trace_store: bool = True) -> "SimKubeOptions":
         """Validated options from plain values (``backend_options``); :class:`SimKubeOptionError`
-        naming the first bad option."""
+        naming the first bad option. The cluster tools (preflight, clean) pass
+        ``require_trace_store=False``: without one they skip what needs it."""
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(options) - known)
         if unknown:
@@ -122,7 +123,7 @@ class SimKubeOptions:
             raise SimKubeOptionError(
                 f"simkube backend option 'foreign_nodes': expected 'error' or 'allow', got {values['foreign_nodes']!r}"
             )
-        if not values.get("trace_store"):
+        if require_trace_store and not values.get("trace_store"):
             raise SimKubeOptionError(
                 "simkube backend option 'trace_store' is required: a local folder the cluster's nodes mount "
                 "(e.g. the host folder of a kind extraMounts entry for /data)"

@@ -61,7 +61,7 @@ def simkube_option_values(args: argparse.Namespace) -> dict[str, Any]:
     options = {dest: getattr(args, f"simkube_{dest}") for _, dest, _, _ in _SIMKUBE_FLAGS
                if getattr(args, f"simkube_{dest}", None) is not None}
     try:
-        SimKubeOptions.from_mapping({**options, "trace_store": options.get("trace_store") or "."})
+        SimKubeOptions.from_mapping(options, require_trace_store=False)
     except SimKubeOptionError as exc:
         raise UsageError(str(exc)) from None
     return options

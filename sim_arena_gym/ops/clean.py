@@ -90,12 +90,8 @@ def clean(options: Mapping[str, Any] | SimKubeOptions, *, run_id: str | None = N
     backend options (``kubeconfig``, ``context``, ``trace_store``; the trace store is optional here)."""
     from kubernetes import client
 
-    if isinstance(options, SimKubeOptions):
-        opts = options
-    else:
-        given = dict(options)
-        opts = SimKubeOptions.from_mapping({**given, "trace_store": given.get("trace_store") or "."})
-    store = (options.trace_store if isinstance(options, SimKubeOptions) else dict(options).get("trace_store"))
+    opts = options if isinstance(options, SimKubeOptions) else SimKubeOptions.from_mapping(options, require_trace_store=False)
+    store = opts.trace_store
     report = CleanReport()
     api = open_api_client(opts)
     calls = KubeCalls(api.configuration.host, opts.request_timeout)

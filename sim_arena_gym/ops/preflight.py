@@ -104,12 +104,7 @@ class PreflightReport:
 def _options(values: Mapping[str, Any] | SimKubeOptions) -> SimKubeOptions:
     if isinstance(values, SimKubeOptions):
         return values
-    given = dict(values)
-    # preflight also runs without a trace store (that check then fails with its fix)
-    opts = SimKubeOptions.from_mapping({**given, "trace_store": given.get("trace_store") or "."})
-    if not given.get("trace_store"):
-        opts = SimKubeOptions(**{**asdict(opts), "trace_store": None})
-    return opts
+    return SimKubeOptions.from_mapping(values, require_trace_store=False)
 
 
 def preflight(options: Mapping[str, Any] | SimKubeOptions, *, probe: bool = True) -> PreflightReport:
