@@ -179,9 +179,8 @@ def _leave_leftovers(cluster: FakeCluster) -> tuple[str, str]:
     scenario = load_scenario_set("canonical")[0]
     backend = make_backend("simkube", **cluster.backend_options(keep_simulations=True, instance="w1-e0"))
     backend.run(load_trace(scenario.trace_path), scenario)  # kept: Simulation, namespace, trace file
-    run_id = backend.run_id
-    backend._api.close()  # the process "dies": nodes are never deleted
-    return run_id, f"sa-{run_id}-000001"
+    # the process "dies" here: close() never runs, so the nodes stay too
+    return backend.run_id, f"sa-{backend.run_id}-000001"
 
 
 def test_clean_removes_what_a_dead_run_left_and_then_has_nothing_to_do(fake_cluster: FakeCluster, capsys) -> None:
