@@ -107,6 +107,11 @@ def _play(item: BatchItem, entry: AgentEntry, env_kwargs: dict[str, Any], seed: 
         env.close()
 
 
+def _play_chunk(tasks: Sequence[tuple[BatchItem, AgentEntry]], env_kwargs: dict[str, Any], seed: int) -> list[BatchRow]:
+    """:func:`_play` for each task, in a worker process."""
+    return [_play(item, entry, env_kwargs, seed) for item, entry in tasks]
+
+
 def run_batch(
     items: Sequence[BatchItem],
     policies: Sequence[AgentEntry],
@@ -148,14 +153,19 @@ def run_batch(
             for index, item, entry in todo:
                 finish(index, _play(item, entry, env_kwargs, seed))
         else:
+            # chunks of episodes per task: an embedded episode takes milliseconds, less than a task's overhead
+            size = max(1, min(32, len(todo) // (jobs * 4)))
+            chunks = [todo[i:i + size] for i in range(0, len(todo), size)]
             with ProcessPoolExecutor(max_workers=jobs) as pool:
-                futures = {pool.submit(_play, item, entry, env_kwargs, seed): index for index, item, entry in todo}
+                futures = {pool.submit(_play_chunk, [(item, entry) for _, item, entry in chunk], env_kwargs, seed):
+                           [index for index, _, _ in chunk] for chunk in chunks}
                 try:
                     pending = set(futures)
                     while pending:
                         finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                         for f in finished:
-                            finish(futures[f], f.result())
+                            for index, row in zip(futures[f], f.result()):
+                                finish(index, row)
                 except KeyboardInterrupt:
                     for f in futures:
                         f.cancel()
