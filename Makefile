@@ -16,7 +16,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 TORCH_SPEC ?= torch==2.13.0
-EXTRAS ?= train,test,rllib
+EXTRAS ?= train,test,rllib,mcp
 PYTEST_ARGS ?=
 KUBECONFIG ?=
 TRACE_STORE ?=

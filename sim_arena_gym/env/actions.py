@@ -289,3 +289,46 @@ def _apply_replicas(sign: int, state: EditState, target: EditTarget, guards: Saf
     if sign < 0 and new < guards.replicas_min:
         return state, f"replicas {new} would go below the minimum of {guards.replicas_min}"
     return _state((state.cpu, state.memory, state.cpu_limit, state.memory_limit, new)), None
+
+
+def check_edit(prev: EditState, new: EditState, target: EditTarget, guards: Safeguards) -> str | None:
+    """Why a direct edit from ``prev`` to ``new`` breaks a safeguard, or ``None`` when it is allowed.
+
+    The same rules as the actions, for an edit of any size (what ``kubectl set resources`` or
+    ``kubectl scale`` makes): only changed values are checked, and only against the bound they move
+    towards (a request that starts above a cap may always be lowered); a changed request must stay
+    within ``[*_min, *_max]`` and replicas within ``[replicas_min, replicas_max]``; only the edited
+    containers (``target.edit_indices``) may change; a request may not be removed; a request may not
+    end above its limit. Units as in :class:`EditState` (millicores, bytes, pods)."""
+    for resource, requests, new_requests, limits, new_limits, low, high in (
+        ("cpu", prev.cpu, new.cpu, prev.cpu_limit, new.cpu_limit, guards.cpu_min_millis, guards.cpu_max_millis),
+        ("memory", prev.memory, new.memory, prev.memory_limit, new.memory_limit,
+         guards.memory_min_bytes, guards.memory_max_bytes),
+    ):
+        fmt = format_cpu if resource == "cpu" else format_memory
+        for i, name in enumerate(target.container_names):
+            old, value = requests[i], new_requests[i]
+            changed = value != old or new_limits[i] != limits[i]
+            if changed and i not in target.edit_indices:
+                return f"container {name} is not edited in this scenario (only {_edited(target)})"
+            if value != old:
+                if value is None:
+                    return f"the {resource} request of container {name} may not be removed"
+                delta = value - (old or 0)
+                if (delta > 0 and value > high) or (delta < 0 and value < low):
+                    return _blocked_reason(resource, value, delta, low, high, target, i)
+            limit = new_limits[i]
+            if changed and value is not None and limit is not None and value > limit:
+                return f"{resource} request {fmt(value)} of container {name} is above its limit {fmt(limit)}"
+    if new.replicas != prev.replicas:
+        if not target.scalable:
+            return "the workload is a bare Pod: it has no replicas to change"
+        if new.replicas > prev.replicas and new.replicas > guards.replicas_max:
+            return f"replicas {new.replicas} would exceed the cap of {guards.replicas_max}"
+        if new.replicas < prev.replicas and new.replicas < guards.replicas_min:
+            return f"replicas {new.replicas} would go below the minimum of {guards.replicas_min}"
+    return None
+
+
+def _edited(target: EditTarget) -> str:
+    return ", ".join(target.container_names[i] for i in target.edit_indices)

@@ -12,7 +12,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from sim_arena_gym.env.actions import EditState, Safeguards, Transition, make_action_set
+from sim_arena_gym.env.actions import EditState, Safeguards, Transition, check_edit, make_action_set
 from sim_arena_gym.env.assignment import SCENARIO_ORDERS, ScenarioAssignmentError, check_subset
 from sim_arena_gym.env.observations import make_observation
 from sim_arena_gym.env.render import Frame, render_ansi, render_rgb
@@ -336,12 +336,38 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
                 raise ValueError(f"action {action!r}: expected an integer in [0, {len(moves) - 1}]")
             plain, blocked = moves[a]
             view = prev if plain is prev.plain else self._evaluate_plain(ctx, plain)
+        return self._advance(prev, ctx, view, blocked, self._actions.names[a])
+
+    def step_edit(self, state: EditState) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        """One step that sets the workload to ``state`` directly (an edit of any size, as ``kubectl
+        set resources`` / ``kubectl scale`` make), under the same safeguards as the actions
+        (:func:`~sim_arena_gym.env.actions.check_edit`): a refused edit leaves the state unchanged and
+        counts as a blocked step, as a blocked action does. ``info["action"]`` is ``"edit"``.
+        Observation, reward, termination and truncation are computed exactly as in :meth:`step`."""
+        prev = self._view
+        ctx = self._ctx
+        if prev is None or ctx is None:
+            raise gym.error.ResetNeeded("call reset() before step_edit()")
+        if not isinstance(state, EditState):
+            raise ValueError(f"state {state!r}: expected an EditState")
+        blocked = self.check_edit(state)
+        view = prev if blocked is not None or state == prev.state else self._evaluate(ctx, state)
+        return self._advance(prev, ctx, view, blocked, "edit")
+
+    def check_edit(self, state: EditState) -> str | None:
+        """Why :meth:`step_edit` would refuse ``state`` now (a safeguard), or ``None``."""
+        return check_edit(self.edit_state, state, self.context.target, self.safeguards)
+
+    def _advance(
+        self, prev: StateView, ctx: ScenarioContext, view: StateView, blocked: str | None, action: str
+    ) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        """The bookkeeping of a step that moved from ``prev`` to ``view`` (shared by step and step_edit)."""
         self._view = view
         self._step += 1
         reward, terms = self._reward(prev, view, blocked is not None, ctx)
         terminated = view.success
         truncated = not terminated and self._step >= self._max_steps
-        self._last_action = self._actions.names[a]
+        self._last_action = action
         self._last_blocked = blocked
         self._last_reward = reward
         obs = self._encoder.finish(view.obs, self._step, self._max_steps)

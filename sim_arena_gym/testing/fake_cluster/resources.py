@@ -22,9 +22,9 @@ CORE: tuple[ResourceType, ...] = (
 #: group -> (preferred version, types)
 GROUPS: dict[str, tuple[str, tuple[ResourceType, ...]]] = {
     "apps": ("v1", (
-        ResourceType("apps", "v1", "Deployment", "deployments", True, subresources=("status",), short_names=("deploy",)),
-        ResourceType("apps", "v1", "ReplicaSet", "replicasets", True, subresources=("status",), short_names=("rs",)),
-        ResourceType("apps", "v1", "StatefulSet", "statefulsets", True, subresources=("status",), short_names=("sts",)),
+        ResourceType("apps", "v1", "Deployment", "deployments", True, subresources=("status", "scale"), short_names=("deploy",)),
+        ResourceType("apps", "v1", "ReplicaSet", "replicasets", True, subresources=("status", "scale"), short_names=("rs",)),
+        ResourceType("apps", "v1", "StatefulSet", "statefulsets", True, subresources=("status", "scale"), short_names=("sts",)),
         ResourceType("apps", "v1", "DaemonSet", "daemonsets", True, subresources=("status",), short_names=("ds",)),
     )),
     "batch": ("v1", (
@@ -82,8 +82,11 @@ def api_resource_list(group: str, version: str, with_simkube: bool = True) -> di
             entry["shortNames"] = list(t.short_names)
         resources.append(entry)
         for sub in t.subresources:
-            resources.append({"name": f"{t.plural}/{sub}", "singularName": "", "namespaced": t.namespaced,
-                              "kind": t.kind, "verbs": ["get", "patch", "update"]})
+            entry = {"name": f"{t.plural}/{sub}", "singularName": "", "namespaced": t.namespaced,
+                     "kind": t.kind, "verbs": ["get", "patch", "update"]}
+            if sub == "scale":
+                entry.update(kind="Scale", group="autoscaling", version="v1")
+            resources.append(entry)
     return {"kind": "APIResourceList", "apiVersion": "v1",
             "groupVersion": f"{group}/{version}" if group else version, "resources": resources}
 

@@ -16,6 +16,7 @@ import signal
 import socket
 import threading
 import time
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
@@ -30,7 +31,7 @@ from sim_arena_gym.testing.fake_cluster.resources import (
 from sim_arena_gym.testing.fake_cluster.selectors import matches_fields, matches_labels
 from sim_arena_gym.testing.fake_cluster.store import ApiError, ResourceType, Store
 
-__all__ = ["ApiServer", "VERSION_INFO"]
+__all__ = ["ApiServer", "VERSION_INFO", "WriteRequest", "scale_of"]
 
 #: What ``/version`` answers.
 VERSION_INFO = {
@@ -94,6 +95,12 @@ class ApiServer:
         self.request_hooks: list[Callable[[str, str, str | None], None]] = []
         #: called before any request is routed (the emulator's clock catch-up)
         self.before_request: list[Callable[[], None]] = []
+        #: when set, every write (create, update, patch, delete) is offered to it first:
+        #: ``gate(WriteRequest) -> (code, body)`` answers it, ``None`` leaves it to the store; an
+        #: ``ApiError`` it raises is answered as a ``Status`` (the live cluster's safeguards)
+        self.write_gate: Callable[["WriteRequest"], tuple[int, Any] | None] | None = None
+        #: extra GET paths answered as JSON: ``{"/sim-arena/v1/episode": callable returning a dict}``
+        self.extra_paths: dict[str, Callable[[], Any]] = {}
         #: number of requests answered, by verb
         self.request_counts: dict[str, int] = {}
         self._count_lock = threading.Lock()
@@ -142,6 +149,37 @@ class ApiServer:
     def count(self, verb: str) -> None:
         with self._count_lock:
             self.request_counts[verb] = self.request_counts.get(verb, 0) + 1
+
+
+@dataclass(frozen=True)
+class WriteRequest:
+    """One write as the server routed it (what :attr:`ApiServer.write_gate` receives).
+
+    ``verb`` is ``create``, ``update``, ``patch`` or ``delete``; ``subresource`` ``None``, ``"status"`` or
+    ``"scale"``; ``content_type`` the request's media type (``application/strategic-merge-patch+json``)."""
+
+    verb: str
+    rtype: ResourceType
+    namespace: str | None
+    name: str | None
+    subresource: str | None
+    query: dict[str, str]
+    body: Any
+    content_type: str
+
+
+def scale_of(rtype: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
+    """The ``autoscaling/v1`` ``Scale`` of a workload object (what ``GET .../scale`` answers)."""
+    meta = obj.get("metadata") or {}
+    spec = obj.get("spec") or {}
+    status = obj.get("status") or {}
+    selector = ",".join(f"{k}={v}" for k, v in sorted(((spec.get("selector") or {}).get("matchLabels") or {}).items()))
+    return {
+        "kind": "Scale", "apiVersion": "autoscaling/v1",
+        "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp") if k in meta},
+        "spec": {"replicas": int(spec.get("replicas", 1))},
+        "status": {"replicas": int(status.get("replicas", 0)), "selector": selector},
+    }
 
 
 def _status(code: int, message: str, reason: str | None = None) -> ApiError:
@@ -250,6 +288,12 @@ class _Handler(BaseHTTPRequestHandler):
             if verb == "watch":
                 self._watch(rtype, namespace, name, query, drop=bool(fault and fault.drop_watch))
                 return
+            if api.write_gate is not None and verb in ("create", "update", "patch", "delete"):
+                ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip()
+                answer = api.write_gate(WriteRequest(verb, rtype, namespace, name, sub, query, body, ctype))
+                if answer is not None:
+                    self._send_json(*answer)
+                    return
             self._handle(verb, rtype, namespace, name, sub, query, body)
         except ApiError as err:
             self._send_error(err)
@@ -263,7 +307,10 @@ class _Handler(BaseHTTPRequestHandler):
         crd = not api.faults.missing_crd
         if method != "GET":
             return False
-        if parts == ["version"]:
+        extra = api.extra_paths.get("/" + "/".join(parts))
+        if extra is not None:
+            self._send_json(200, extra())
+        elif parts == ["version"]:
             self._send_json(200, VERSION_INFO)
         elif parts == ["api"]:
             self._send_json(200, {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [
@@ -331,6 +378,10 @@ class _Handler(BaseHTTPRequestHandler):
             items, rv = store.list(rtype, namespace, query.get("labelSelector"), query.get("fieldSelector"))
             self._send_json(200, {"kind": f"{rtype.kind}List", "apiVersion": rtype.api_version,
                                   "metadata": {"resourceVersion": str(rv)}, "items": items})
+        elif verb == "get" and sub == "scale":
+            self._send_json(200, scale_of(rtype, store.get(rtype, namespace, name)))  # type: ignore[arg-type]
+        elif sub == "scale":
+            raise _status(405, f"{rtype.plural}/scale: only get is served here", "MethodNotAllowed")
         elif verb == "get":
             self._send_json(200, store.get(rtype, namespace, name))  # type: ignore[arg-type]
         elif verb == "create":
