@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "sim_arena_gym.cli.cluster_commands",  # fake-cluster
     "sim_arena_gym.cli.ops_commands",  # preflight, clean
     "sim_arena_gym.cli.batch_command",  # batch
+    "sim_arena_gym.cli.live_commands",  # serve, mcp
 )
 
 

@@ -1,0 +1,179 @@
+"""The live cluster (sim-arena serve) through the official `kubernetes` client only: a scenario read as a
+running cluster, repaired with patches, scored as the Gym env scores the same edits; refused writes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import gymnasium as gym
+import pytest
+from kubernetes import client, config
+
+import sim_arena_gym  # noqa: F401 - registers the envs
+from sim_arena_gym.live import LiveCluster
+from sim_arena_gym.live.patches import strategic_merge_patch
+from sim_arena_gym.trace.codec import dumps_trace
+
+
+@pytest.fixture
+def live(tmp_path):
+    kubeconfig = tmp_path / "kubeconfig"
+    with LiveCluster("canonical", scenario="canonical-very-bad-cpu", kubeconfig_path=kubeconfig) as cluster:
+        api = config.new_client_from_config(str(kubeconfig))
+        yield cluster, client.CoreV1Api(api), client.AppsV1Api(api)
+        api.close()
+
+
+def _cpu_patch(cpu: str) -> dict:
+    return {"spec": {"template": {"spec": {"containers": [{"name": "web", "resources": {"requests": {"cpu": cpu}}}]}}}}
+
+
+def test_read_failed_scheduling_repair_and_see_pods_ready(live):
+    cluster, core, apps = live
+    pods = core.list_namespaced_pod("shop").items
+    assert len(pods) == 4 and {p.status.phase for p in pods} == {"Pending"}
+    assert all(p.spec.node_name is None for p in pods)
+    pending = pods[0]
+    events = core.list_namespaced_event(
+        "shop", field_selector=f"involvedObject.name={pending.metadata.name},reason=FailedScheduling").items
+    assert len(events) == 1
+    assert events[0].message == ("0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: "
+                                 "3 No preemption victims found for incoming pod.")
+    assert events[0].type == "Warning" and events[0].involved_object.uid == pending.metadata.uid
+    scheduled = [c for c in pending.status.conditions if c.type == "PodScheduled"][0]
+    assert (scheduled.status, scheduled.reason) == ("False", "Unschedulable")
+    assert {n.metadata.name for n in core.list_node().items} == {"node-0", "node-1", "node-2"}
+    image = apps.read_namespaced_deployment("web", "shop").spec.template.spec.containers[0].image
+
+    dep = apps.patch_namespaced_deployment("web", "shop", _cpu_patch("16"))  # strategic merge (the client's default)
+    assert dep.spec.template.spec.containers[0].resources.requests == {"cpu": "16", "memory": "2Gi"}
+    assert dep.spec.template.spec.containers[0].image == image  # merged by container name, not replaced
+    assert dep.status.ready_replicas == 3
+    scale = apps.patch_namespaced_deployment_scale("web", "shop", {"spec": {"replicas": 3}})
+    assert scale.spec.replicas == 3
+    pods = core.list_namespaced_pod("shop").items
+    assert len(pods) == 3
+    assert all(p.status.phase == "Running" and p.spec.node_name for p in pods)
+    assert all({c.type: c.status for c in p.status.conditions}["Ready"] == "True" for p in pods)
+    rs = apps.list_namespaced_replica_set("shop").items
+    assert [(r.spec.replicas, r.status.ready_replicas) for r in rs] == [(3, 3)]
+    assert rs[0].metadata.owner_references[0].uid == dep.metadata.uid
+    status = cluster.episode_status()
+    assert (status["step"], status["success"], status["done"]) == (2, True, True)
+
+
+def test_report_equals_the_gym_env_for_the_same_edits(live):
+    """16500m, 16 and replicas 3 are the actions cpu_down, cpu_down, replicas_down; the live cluster's
+    episode (steps, rewards, success, edited trace) is the Gym env's, byte for byte."""
+    cluster, core, apps = live
+    apps.patch_namespaced_deployment("web", "shop", _cpu_patch("16500m"))
+    apps.patch_namespaced_deployment("web", "shop", [
+        {"op": "replace", "path": "/spec/template/spec/containers/0/resources/requests/cpu", "value": "16"}])
+    apps.patch_namespaced_deployment_scale("web", "shop", {"spec": {"replicas": 3}})
+    report = cluster.episode_status()
+
+    env = gym.make("SimArena-InsufficientResources-v0", scenarios="canonical")
+    _, info = env.reset(options={"scenario": "canonical-very-bad-cpu"})
+    rewards = []
+    for name in ("cpu_down", "cpu_down", "replicas_down"):
+        _, reward, terminated, truncated, info = env.step(env.unwrapped.action_index(name))
+        rewards.append(reward)
+    assert report["rewards"] == rewards
+    assert report["reward"] == sum(rewards)
+    assert (report["step"], report["success"], report["terminated"]) == (3, info["success"], terminated)
+    assert (report["requests"], report["limits"], report["replicas"]) == (info["requests"], info["limits"], info["replicas"])
+    assert dumps_trace(cluster.env.current_trace()) == dumps_trace(env.unwrapped.current_trace())
+    env.close()
+
+
+def _refused(call) -> dict:
+    with pytest.raises(client.ApiException) as err:
+        call()
+    return {"code": err.value.status, **json.loads(err.value.body)}
+
+
+def test_refused_writes_get_a_status_naming_the_field_and_change_nothing(live):
+    cluster, core, apps = live
+    before_rv = cluster.store.resource_version
+    before = apps.read_namespaced_deployment("web", "shop")
+
+    apps.patch_namespaced_deployment("web", "shop", _cpu_patch("16500m"))  # accepted: lowers towards the cap
+    above = _refused(lambda: apps.patch_namespaced_deployment("web", "shop", _cpu_patch("17500m")))
+    assert above["code"] == 403 and above["reason"] == "Forbidden"
+    assert above["message"] == ('deployments.apps "web" is forbidden: spec.template.spec.containers[0].resources.'
+                                "requests[cpu]: cpu request 17500m would exceed the 16 CPU cap per container "
+                                "(a safeguard of the scenario)")
+    assert above["details"]["causes"][0]["field"] == "spec.template.spec.containers[0].resources.requests[cpu]"
+    step_after_one = cluster.episode_status()["step"]
+    assert step_after_one == 1
+    rv = cluster.store.resource_version
+
+    malformed = _refused(lambda: apps.patch_namespaced_deployment("web", "shop", _cpu_patch("2 cores")))
+    assert malformed["code"] == 422 and malformed["reason"] == "Invalid"
+    assert malformed["message"].startswith(
+        'Deployment.apps "web" is invalid: spec.template.spec.containers[0].resources.requests[cpu]: Invalid value: "2 cores"')
+    limit = _refused(lambda: apps.patch_namespaced_deployment("web", "shop", {"spec": {"template": {"spec": {
+        "containers": [{"name": "web", "resources": {"requests": {"cpu": "2"}, "limits": {"cpu": "1"}}}]}}}}))
+    assert limit["code"] == 422
+    assert limit["message"] == ('Deployment.apps "web" is invalid: spec.template.spec.containers[0].resources.requests: '
+                                'Invalid value: "2": must be less than or equal to cpu limit of 1')
+    image = _refused(lambda: apps.patch_namespaced_deployment("web", "shop", {"spec": {"template": {"spec": {
+        "containers": [{"name": "web", "image": "nginx:2"}]}}}}))
+    assert image["code"] == 422 and "spec.template.spec.containers[0].image: Forbidden" in image["message"]
+    other = _refused(lambda: core.patch_node("node-0", {"metadata": {"labels": {"x": "y"}}}))
+    assert other["code"] == 403 and other["message"].startswith('nodes "node-0" is forbidden: the live cluster accepts only '
+                                                                "repairs of Deployment/shop/web")
+    pod = core.list_namespaced_pod("shop").items[0].metadata.name
+    deleted = _refused(lambda: core.delete_namespaced_pod(pod, "shop"))
+    assert deleted["code"] == 403
+    created = _refused(lambda: apps.create_namespaced_deployment("shop", {
+        "metadata": {"name": "web2"}, "spec": before.to_dict()["spec"]}))
+    assert created["code"] == 403 and 'deployments.apps "web2" is forbidden' in created["message"]
+    replicas = _refused(lambda: apps.patch_namespaced_deployment_scale("web", "shop", {"spec": {"replicas": 101}}))
+    assert replicas["code"] == 403 and "spec.replicas: replicas 101 would exceed the cap of 100" in replicas["message"]
+
+    assert cluster.store.resource_version == rv  # nothing changed after the one accepted edit
+    assert cluster.episode_status()["step"] == 1
+    assert before_rv < rv
+
+
+def test_strategic_merge_patch_directives():
+    original = {"containers": [{"name": "a", "image": "x", "env": [{"name": "E", "value": "1"}]}, {"name": "b"}]}
+    patched = strategic_merge_patch(original, {
+        "$setElementOrder/containers": [{"name": "b"}, {"name": "a"}],
+        "containers": [{"name": "a", "env": [{"name": "F", "value": "2"}]}, {"name": "b", "$patch": "delete"}]})
+    assert patched == {"containers": [{"name": "a", "image": "x", "env": [{"name": "E", "value": "1"}, {"name": "F", "value": "2"}]}]}
+    assert original["containers"][1] == {"name": "b"}
+    assert strategic_merge_patch({"a": {"b": 1, "c": 2}}, {"a": {"$patch": "replace", "b": 3}}) == {"a": {"b": 3}}
+
+
+def test_serve_command_reports_on_exit(tmp_path):
+    kubeconfig, report = tmp_path / "kc", tmp_path / "report.json"
+    proc = subprocess.Popen([sys.executable, "-m", "sim_arena_gym.cli", "serve", "--scenario", "canonical-slightly-bad-cpu",
+                             "--kubeconfig-out", str(kubeconfig), "--report", str(report), "--exit-when-done",
+                             "--trace-out", str(tmp_path / "fixed.sktrace")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not kubeconfig.exists():
+            assert proc.poll() is None, proc.stderr.read()
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        api = config.new_client_from_config(str(kubeconfig))
+        apps = client.AppsV1Api(api)
+        apps.patch_namespaced_deployment("web", "shop", _cpu_patch("8"))
+        api.close()
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    final = json.loads(out.strip().splitlines()[-1])
+    assert final == json.loads(report.read_text())
+    assert (final["scenario"], final["step"], final["success"], final["rewards"]) == (
+        "canonical-slightly-bad-cpu", 1, True, [1.24])
+    assert (tmp_path / "fixed.sktrace").is_file()
