@@ -90,6 +90,20 @@ NAMES: tuple[str, ...] = (
 )
 
 
+#: Text policies (``act(text, info) -> tool call``), played through
+#: :class:`~sim_arena_gym.live.text.TextToolEnv`; ``sim-arena evaluate --agents`` accepts them.
+TEXT_NAMES: tuple[str, ...] = ("kubectl_scripted",)
+
+
+def make_text(name: str, **kwargs: Any) -> Any:
+    """The text policy called ``name`` (one of :data:`TEXT_NAMES`)."""
+    if name != "kubectl_scripted":
+        raise ValueError(f"unknown text policy {name!r}; available: {', '.join(TEXT_NAMES)}")
+    from agents.kubectl_agent import KubectlScriptedPolicy
+
+    return KubectlScriptedPolicy(**kwargs)
+
+
 def available() -> list[str]:
     """Names accepted by :func:`make` (also on the command line: ``sim-arena run --policy NAME``)."""
     return list(NAMES)

@@ -75,7 +75,8 @@ def register(commands: Any, trace_commands: Any) -> None:
     ev.add_argument("--env", dest="env_id", metavar="ID", default=DEFAULT_ENV_ID,
                     help=f"registered env id (default {DEFAULT_ENV_ID})")
     ev.add_argument("--agents", metavar="A,B,...", default=None,
-                    help="hand-coded agents, comma-separated, 'all' (default) or 'none'")
+                    help="hand-coded agents, comma-separated, 'all' (default: the Gym agents) or 'none'; "
+                         "text agents (kubectl_scripted) play through the live cluster's text interface")
     ev.add_argument("--model", action="append", default=[], metavar="[LABEL=]PATH",
                     help="a model zip saved by `train`, or its run folder (repeatable)")
     ev.add_argument("--episodes-per-scenario", type=int, default=1, metavar="K",

@@ -53,7 +53,8 @@ class Episode:
 
 @dataclass
 class AgentEntry:
-    """An agent to evaluate: a hand-coded one (``kind="agent"``) or a saved model (``kind="model"``)."""
+    """An agent to evaluate: a hand-coded one (``kind="agent"``), a text policy (``kind="text-agent"``,
+    played through the live cluster's text interface) or a saved model (``kind="model"``)."""
 
     name: str
     kind: str
@@ -104,7 +105,20 @@ def play_episode(env: Any, policy: Any, *, seed: int, scenario_id: str) -> tuple
 
 
 def play(env: Any, policy: Any, name: str, *, episodes_per_scenario: int = 1, seed: int = 0) -> list[Episode]:
-    """Play every scenario of ``env``'s set ``episodes_per_scenario`` times with ``policy``."""
+    """Play every scenario of ``env``'s set ``episodes_per_scenario`` times with ``policy``; a policy
+    with ``text_interface = True`` plays through :class:`~sim_arena_gym.live.text.TextToolEnv`."""
+    if getattr(policy, "text_interface", False):  # a text policy: kubectl-style text in, tool calls out
+        from sim_arena_gym.live.text import TextToolEnv
+
+        text_env = TextToolEnv(env)
+        try:
+            return _play(text_env, policy, name, episodes_per_scenario, seed)
+        finally:
+            text_env.cluster.close()  # leaves the wrapped env open: the caller closes it
+    return _play(env, policy, name, episodes_per_scenario, seed)
+
+
+def _play(env: Any, policy: Any, name: str, episodes_per_scenario: int, seed: int) -> list[Episode]:
     out: list[Episode] = []
     k = 0
     for scenario in env.unwrapped.scenarios:
@@ -152,8 +166,12 @@ def agent_entries(agent_names: Sequence[str], model_args: Sequence[str]) -> list
 
     entries = []
     for name in agent_names:
+        if name in agents.TEXT_NAMES:
+            entries.append(AgentEntry(name=name, kind="text-agent"))
+            continue
         if name not in agents.available():
-            raise LearningConfigError(f"--agents: unknown agent {name!r}; available: {', '.join(agents.available())}")
+            known = ", ".join([*agents.available(), *agents.TEXT_NAMES])
+            raise LearningConfigError(f"--agents: unknown agent {name!r}; available: {known}")
         entries.append(AgentEntry(name=name, kind="agent"))
     entries.extend(model_entry(m) for m in model_args)
     seen: set[str] = set()
@@ -167,6 +185,8 @@ def agent_entries(agent_names: Sequence[str], model_args: Sequence[str]) -> list
 def make_policy(entry: AgentEntry, env: Any, seed: int) -> Any:
     import agents
 
+    if entry.kind == "text-agent":
+        return agents.make_text(entry.name)
     if entry.kind == "agent":
         return agents.make(entry.name, env=env, **({"seed": seed} if entry.name == "random" else {}))
     from sim_arena_gym.learning.models import ModelPolicy

@@ -38,14 +38,15 @@ from sim_arena_gym.testing.fake_cluster.resources import all_types
 from sim_arena_gym.testing.fake_cluster.server import ApiServer, WriteRequest, scale_of
 from sim_arena_gym.testing.fake_cluster.store import ApiError, ResourceType, Store
 
-__all__ = ["EPISODE_PATH", "LiveCluster", "TRACE_PATH"]
+__all__ = ["EPISODE_PATH", "LiveCluster", "RESOURCE_TYPES", "TRACE_PATH", "write_kubeconfig"]
 
 #: Where the episode status is served.
 EPISODE_PATH = "/sim-arena/v1/episode"
 #: Where the edited trace is served.
 TRACE_PATH = "/sim-arena/v1/trace"
 
-_TYPES: dict[str, ResourceType] = {t.plural: t for t in all_types(with_simkube=False)}
+#: The resource types served, by plural.
+RESOURCE_TYPES: dict[str, ResourceType] = {t.plural: t for t in all_types(with_simkube=False)}
 #: Publishing order: owners before what they own.
 _ORDER = ("namespaces", "nodes", *WORKLOAD_KINDS.values(), "pods", "events")
 _KIND_PLURAL = {**{k: v for k, v in WORKLOAD_KINDS.items()}, "Pod": "pods"}
@@ -60,31 +61,46 @@ class LiveCluster:
         port: TCP port on 127.0.0.1 (0: any free port).
         kubeconfig_path: where :meth:`start` writes a kubeconfig (``None``: none is written).
         scenario: the scenario to start with (default: the set's first).
+        env: serve this env's episodes instead of making one (its owner resets it and then calls
+            :meth:`adopt`; ``scenarios`` and ``config`` are then ignored, and :meth:`close` leaves it open).
+        serve: listen on HTTP (``False``: in-process use only, as the MCP server and the text wrapper do).
     """
 
     def __init__(self, scenarios: Any = "canonical", config: Mapping[str, Any] | None = None, *, port: int = 0,
-                 kubeconfig_path: str | Path | None = None, scenario: str | None = None) -> None:
-        cfg = dict(config or {})
-        cfg["scenarios"] = scenarios
-        self.env = SimKubeEnv(cfg)
+                 kubeconfig_path: str | Path | None = None, scenario: str | None = None,
+                 env: Any = None, serve: bool = True) -> None:
+        self._owns_env = env is None
+        if env is None:
+            cfg = dict(config or {})
+            cfg["scenarios"] = scenarios
+            self.env: SimKubeEnv = SimKubeEnv(cfg)
+        else:
+            self.env = env.unwrapped
         self.kubeconfig = Path(kubeconfig_path) if kubeconfig_path is not None else None
         self.token = secrets.token_hex(16)
         self.store = Store()
-        faults = Faults()
-        faults.missing_crd = True  # a plain cluster: SimKube's simkube.io group is not served
-        self.server = ApiServer(self.store, faults, self.token, port)
-        self.server.write_gate = self.write
-        self.server.extra_paths[EPISODE_PATH] = self.episode_status
-        self.server.extra_paths[TRACE_PATH] = self.trace_document
+        self.server: ApiServer | None = None
+        if serve:
+            faults = Faults()
+            faults.missing_crd = True  # a plain cluster: SimKube's simkube.io group is not served
+            self.server = ApiServer(self.store, faults, self.token, port)
+            self.server.write_gate = self.write
+            self.server.extra_paths[EPISODE_PATH] = self.episode_status
+            self.server.extra_paths[TRACE_PATH] = self.trace_document
         self._lock = threading.RLock()
         self._started = False
         self._closed = False
-        self.reset(scenario)
+        #: the env's answer to the last accepted edit: ``(obs, reward, terminated, truncated, info)``
+        self.last_step: tuple[Any, float, bool, bool, dict[str, Any]] | None = None
+        if env is None:
+            self.reset(scenario)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
     @property
     def url(self) -> str:
+        if self.server is None:
+            raise RuntimeError("this live cluster was made with serve=False: it has no URL")
         return self.server.url
 
     @property
@@ -92,7 +108,7 @@ class LiveCluster:
         return self.env.scenarios
 
     def start(self) -> "LiveCluster":
-        if not self._started:
+        if not self._started and self.server is not None:
             if self.kubeconfig is not None:
                 write_kubeconfig(self.kubeconfig, self.url, self.token)
             self.server.start()
@@ -103,8 +119,10 @@ class LiveCluster:
         if self._closed:
             return
         self._closed = True
-        self.server.stop()
-        self.env.close()
+        if self.server is not None:
+            self.server.stop()
+        if self._owns_env:
+            self.env.close()
 
     def __enter__(self) -> "LiveCluster":
         return self.start()
@@ -116,12 +134,17 @@ class LiveCluster:
         """Start an episode on ``scenario`` (default: the set's first) and serve its initial state."""
         with self._lock:
             sid = scenario if scenario is not None else self.env.scenarios[0].id
-            _, info = self.env.reset(options={"scenario": sid})
-            self._initial_info = info
+            self.env.reset(options={"scenario": sid})
+            return self.adopt()
+
+    def adopt(self) -> dict[str, Any]:
+        """Take the env's episode as it was just reset: clear the bookkeeping and serve its state."""
+        with self._lock:
             self._rewards: list[float] = []
             self._edits: list[dict[str, Any]] = []
-            self._terminated = False
+            self._terminated = bool(self.env.view.success)
             self._truncated = False
+            self.last_step = None
             self._publish()
             return self.episode_status()
 
@@ -172,10 +195,10 @@ class LiveCluster:
             return json.loads(dumps_trace(self.env.current_trace(), format="json"))
 
     def get(self, plural: str, namespace: str | None, name: str) -> dict[str, Any]:
-        return self.store.get(_TYPES[plural], namespace, name)
+        return self.store.get(RESOURCE_TYPES[plural], namespace, name)
 
     def list(self, plural: str, namespace: str | None = None) -> list[dict[str, Any]]:
-        return self.store.list(_TYPES[plural], namespace)[0]
+        return self.store.list(RESOURCE_TYPES[plural], namespace)[0]
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -219,7 +242,8 @@ class LiveCluster:
             answer = current if state == prev else new
         else:
             fields = [f for f, _ in changed_fields(prev, state, env.context.target.container_names, target.kind)]
-            _, reward, terminated, truncated, info = env.step_edit(state)
+            self.last_step = env.step_edit(state)
+            _, reward, terminated, truncated, info = self.last_step
             self._rewards.append(float(reward))
             self._terminated, self._truncated = bool(terminated), bool(truncated)
             self._edits.append({"step": env.steps_taken, "fields": fields, "reward": float(reward),
@@ -283,13 +307,13 @@ class LiveCluster:
         objs = cluster_objects(env.current_trace(), env.view.outcome, env.context.scenario)
         with self.store.cond:
             for plural in reversed(_ORDER):  # what goes away: owned objects first
-                rtype = _TYPES[plural]
+                rtype = RESOURCE_TYPES[plural]
                 wanted = objs.by_resource.get(plural, {})
                 for key, ns, name in sorted(self.store.snapshot()):
                     if key == rtype.key and (ns, name) not in wanted and self.store.exists(rtype, ns or None, name):
                         self.store.delete(rtype, ns or None, name)
             for plural in _ORDER:
-                self._publish_type(_TYPES[plural], objs)
+                self._publish_type(RESOURCE_TYPES[plural], objs)
 
     def _publish_type(self, rtype: ResourceType, objs: ClusterObjects) -> None:
         for (ns, name), body in objs.by_resource.get(rtype.plural, {}).items():
@@ -319,13 +343,13 @@ class LiveCluster:
             plural = _KIND_PLURAL.get(ref.get("kind", ""))
             if plural is not None:
                 try:
-                    ref["uid"] = self.store.get(_TYPES[plural], meta.get("namespace"), ref["name"])["metadata"]["uid"]
+                    ref["uid"] = self.store.get(RESOURCE_TYPES[plural], meta.get("namespace"), ref["name"])["metadata"]["uid"]
                 except ApiError:
                     pass
         involved = body.get("involvedObject")
         if isinstance(involved, dict) and involved.get("kind") == "Pod":
             try:
-                involved["uid"] = self.store.get(_TYPES["pods"], involved.get("namespace"), involved["name"])["metadata"]["uid"]
+                involved["uid"] = self.store.get(RESOURCE_TYPES["pods"], involved.get("namespace"), involved["name"])["metadata"]["uid"]
             except ApiError:
                 pass
 

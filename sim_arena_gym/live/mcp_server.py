@@ -35,7 +35,7 @@ def build_server(tools: ClusterTools) -> MCPServer:
 def serve_stdio(scenarios: Sequence[Any] | str, config: Mapping[str, Any] | None = None, *,
                 first: str | None = None) -> None:
     """Serve ``scenarios`` as MCP tools over stdio until the client closes the stream."""
-    cluster = LiveCluster(scenarios, config, scenario=first)
+    cluster = LiveCluster(scenarios, config, scenario=first, serve=False)
     try:
         build_server(ClusterTools(cluster)).run("stdio")
     finally:

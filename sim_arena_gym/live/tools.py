@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sim_arena_gym.live.cluster import LiveCluster, _TYPES
-
+from sim_arena_gym.backends.simkube_pods import pod_request_of
+from sim_arena_gym.live.cluster import RESOURCE_TYPES, LiveCluster
 from sim_arena_gym.testing.fake_cluster.server import WriteRequest
 from sim_arena_gym.testing.fake_cluster.store import ApiError
 
@@ -128,13 +128,25 @@ class ClusterTools:
         return "\n".join(lines)
 
     def get_nodes(self) -> str:
-        """``kubectl get nodes`` with allocatable CPU, memory and pods."""
-        rows = [["NAME", "STATUS", "CPU", "MEMORY", "PODS", "TAINTS"]]
+        """``kubectl get nodes`` with each node's allocatable CPU / memory / pods and what the pods bound
+        to it request (``kubectl describe node``'s "Allocated resources"; millicores ``m``, memory ``Mi``)."""
+        requested: dict[str, list[int]] = {}
+        for pod in self.cluster.list("pods"):
+            node = (pod.get("spec") or {}).get("nodeName")
+            if node and (pod.get("status") or {}).get("phase") in ("Pending", "Running"):
+                cpu, mem = pod_request_of(pod.get("spec") or {})
+                totals = requested.setdefault(node, [0, 0, 0])
+                totals[0] += cpu
+                totals[1] += mem
+                totals[2] += 1
+        rows = [["NAME", "STATUS", "CPU", "MEMORY", "PODS", "CPU-REQUESTED", "MEMORY-REQUESTED", "PODS-BOUND", "TAINTS"]]
         for n in self.cluster.list("nodes"):
+            name = n["metadata"]["name"]
             alloc = (n.get("status") or {}).get("allocatable") or {}
             taints = ",".join(f"{t['key']}={t.get('value', '')}:{t['effect']}" for t in (n.get("spec") or {}).get("taints") or ())
-            rows.append([n["metadata"]["name"], "Ready", str(alloc.get("cpu")), str(alloc.get("memory")),
-                         str(alloc.get("pods")), taints or "<none>"])
+            cpu, mem, count = requested.get(name, [0, 0, 0])
+            rows.append([name, "Ready", str(alloc.get("cpu")), str(alloc.get("memory")), str(alloc.get("pods")),
+                         f"{cpu}m", f"{-(-mem // 2**20)}Mi", str(count), taints or "<none>"])
         return _table(rows)
 
     def get_events(self, namespace: str | None = None) -> str:
@@ -177,13 +189,13 @@ class ClusterTools:
         if limits:
             resources["limits"] = dict(limits)
         patch = {"spec": {"template": {"spec": {"containers": [{"name": container, "resources": resources}]}}}}
-        req = WriteRequest("patch", _TYPES["deployments"], namespace or self._ns, deployment, None, {}, patch,
+        req = WriteRequest("patch", RESOURCE_TYPES["deployments"], namespace or self._ns, deployment, None, {}, patch,
                            "application/strategic-merge-patch+json")
         return self._write(req, f"deployment.apps/{deployment} resource requirements updated")
 
     def scale(self, deployment: str, replicas: int, namespace: str | None = None) -> str:
         """``kubectl scale deployment/NAME --replicas=N``."""
-        req = WriteRequest("patch", _TYPES["deployments"], namespace or self._ns, deployment, "scale", {},
+        req = WriteRequest("patch", RESOURCE_TYPES["deployments"], namespace or self._ns, deployment, "scale", {},
                            {"spec": {"replicas": replicas}}, "application/merge-patch+json")
         return self._write(req, f"deployment.apps/{deployment} scaled")
 
