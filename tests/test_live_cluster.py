@@ -177,3 +177,95 @@ def test_serve_command_reports_on_exit(tmp_path):
     assert (final["scenario"], final["step"], final["success"], final["rewards"]) == (
         "canonical-slightly-bad-cpu", 1, True, [1.24])
     assert (tmp_path / "fixed.sktrace").is_file()
+
+
+def test_put_takes_the_whole_object_and_a_stale_resource_version_is_a_conflict(live):
+    cluster, core, apps = live
+    stale = apps.read_namespaced_deployment("web", "shop")
+    fresh = apps.read_namespaced_deployment("web", "shop")
+    fresh.spec.template.spec.containers[0].resources.requests["cpu"] = "16"
+    done = apps.replace_namespaced_deployment("web", "shop", fresh)
+    assert done.spec.template.spec.containers[0].resources.requests["cpu"] == "16"
+    assert done.status.ready_replicas == 3 and cluster.episode_status()["step"] == 1
+    stale.spec.replicas = 3
+    conflict = _refused(lambda: apps.replace_namespaced_deployment("web", "shop", stale))
+    assert conflict["code"] == 409 and conflict["reason"] == "Conflict"
+    assert cluster.episode_status()["step"] == 1
+
+
+def test_a_watch_sees_the_edit_replace_the_pods(live):
+    from kubernetes import watch
+
+    cluster, core, apps = live
+    listed = core.list_namespaced_pod("shop")
+    old = {p.metadata.name for p in listed.items}
+    apps.patch_namespaced_deployment("web", "shop", _cpu_patch("16"))
+    seen = [(e["type"], e["object"].metadata.name) for e in watch.Watch().stream(
+        core.list_namespaced_pod, "shop", resource_version=listed.metadata.resource_version, timeout_seconds=1)]
+    new = {p.metadata.name for p in core.list_namespaced_pod("shop").items}
+    assert old.isdisjoint(new) and len(new) == 4
+    assert sorted(n for t, n in seen if t == "DELETED") == sorted(old)
+    assert sorted(n for t, n in seen if t == "ADDED") == sorted(new)
+
+
+def test_the_episode_endpoint_and_the_trace_endpoint(live):
+    cluster, core, apps = live
+    import urllib.request
+
+    with urllib.request.urlopen(f"{cluster.url}/sim-arena/v1/episode", timeout=10) as answer:
+        status = json.loads(answer.read())
+    assert (status["scenario"], status["step"], status["target"], status["success"]) == ("canonical-very-bad-cpu", 0, 3, False)
+    apps.patch_namespaced_deployment("web", "shop", _cpu_patch("16"))
+    with urllib.request.urlopen(f"{cluster.url}/sim-arena/v1/trace", timeout=10) as answer:
+        doc = json.loads(answer.read())
+    assert json.dumps(doc, sort_keys=True) == json.dumps(
+        json.loads(dumps_trace(cluster.env.current_trace(), format="json")), sort_keys=True)
+    applied = [o for e in doc["events"] for o in e["applied_objs"] if o["kind"] == "Deployment"]
+    assert applied[-1]["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"] == "16"
+
+
+def test_serve_user_errors_are_one_line_and_exit_2(tmp_path):
+    for argv, expected in (
+        (["--scenario", "no-such-scenario"], "unknown scenario 'no-such-scenario'"),
+        (["--scenario", "canonical-very-bad-cpu", "--workload", "shop/web"], "--workload goes with --trace"),
+        (["--scenario", "canonical-very-bad-cpu", "--steps", "0"], "--steps 0: must be at least 1"),
+        (["--scenario", "canonical-very-bad-cpu", "--report", str(tmp_path / "no" / "r.json")], "does not exist"),
+    ):
+        done = subprocess.run([sys.executable, "-m", "sim_arena_gym.cli", "serve", *argv], capture_output=True,
+                              text=True, timeout=60)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.count("\n") == 1 and expected in done.stderr and "Traceback" not in done.stderr
+
+
+def test_serve_stops_on_sigterm_with_the_report(tmp_path):
+    import signal
+
+    kubeconfig = tmp_path / "kc"
+    proc = subprocess.Popen([sys.executable, "-m", "sim_arena_gym.cli", "serve", "--scenario", "canonical-mixed-errors",
+                             "--kubeconfig-out", str(kubeconfig)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not kubeconfig.exists():
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    final = json.loads(out.strip().splitlines()[-1])
+    assert (final["scenario"], final["step"], final["success"], final["done"]) == ("canonical-mixed-errors", 0, False, False)
+
+
+def test_fake_cluster_serves_the_scale_subresource(fake_cluster):
+    api = config.new_client_from_config(str(fake_cluster.kubeconfig))
+    apps = client.AppsV1Api(api)
+    apps.create_namespaced_deployment("default", {
+        "metadata": {"name": "web"},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
+                 "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "web", "image": "x"}]}}}})
+    scale = apps.read_namespaced_deployment_scale("web", "default")
+    assert (scale.kind, scale.spec.replicas, scale.status.selector) == ("Scale", 2, "app=web")
+    api.close()
