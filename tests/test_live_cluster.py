@@ -150,6 +150,15 @@ def test_strategic_merge_patch_directives():
     assert strategic_merge_patch({"a": {"b": 1, "c": 2}}, {"a": {"$patch": "replace", "b": 3}}) == {"a": {"b": 3}}
 
 
+def _wait_for_file(path, proc) -> None:
+    """Until ``serve`` has written its kubeconfig (it is listening then); fails if it exits first."""
+    deadline = time.monotonic() + 60
+    while not path.exists():
+        assert proc.poll() is None, proc.stderr.read()
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+
 def test_serve_command_reports_on_exit(tmp_path):
     kubeconfig, report = tmp_path / "kc", tmp_path / "report.json"
     proc = subprocess.Popen([sys.executable, "-m", "sim_arena_gym.cli", "serve", "--scenario", "canonical-slightly-bad-cpu",
@@ -157,11 +166,7 @@ def test_serve_command_reports_on_exit(tmp_path):
                              "--trace-out", str(tmp_path / "fixed.sktrace")],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 60
-        while not kubeconfig.exists():
-            assert proc.poll() is None, proc.stderr.read()
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        _wait_for_file(kubeconfig, proc)
         api = config.new_client_from_config(str(kubeconfig))
         apps = client.AppsV1Api(api)
         apps.patch_namespaced_deployment("web", "shop", _cpu_patch("8"))
@@ -244,10 +249,7 @@ def test_serve_stops_on_sigterm_with_the_report(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "sim_arena_gym.cli", "serve", "--scenario", "canonical-mixed-errors",
                              "--kubeconfig-out", str(kubeconfig)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 60
-        while not kubeconfig.exists():
-            assert proc.poll() is None and time.monotonic() < deadline
-            time.sleep(0.05)
+        _wait_for_file(kubeconfig, proc)
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=60)
     finally:

@@ -16,7 +16,6 @@ import copy
 from typing import Any
 
 from sim_arena_gym.env.actions import EditState
-from sim_arena_gym.live.objects import pod_template_of
 from sim_arena_gym.quantity import QuantityError, cpu_millis, memory_bytes
 from sim_arena_gym.testing.fake_cluster.store import ApiError
 

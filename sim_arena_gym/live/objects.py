@@ -16,12 +16,12 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from sim_arena_gym.backends.simkube_pods import pod_request_of
 from sim_arena_gym.scenarios.model import NodePool, Scenario
 from sim_arena_gym.sim.outcome import PENDING, RUNNING, ClusterOutcome, PodOutcome
+from sim_arena_gym.testing.fake_cluster.simkube import applied_objects, pod_template, template_that_made
 from sim_arena_gym.trace.model import Trace
 
-__all__ = ["ClusterObjects", "WORKLOAD_KINDS", "cluster_objects", "pod_template_of"]
+__all__ = ["ClusterObjects", "WORKLOAD_KINDS", "cluster_objects"]
 
 #: Workload kinds served, with their resource (plural) in ``apps`` / ``batch``.
 WORKLOAD_KINDS: dict[str, str] = {
@@ -43,49 +43,6 @@ class ClusterObjects:
     def add(self, plural: str, body: dict[str, Any]) -> None:
         meta = body["metadata"]
         self.by_resource.setdefault(plural, {})[(meta.get("namespace", ""), meta["name"])] = body
-
-
-def pod_template_of(obj: dict[str, Any]) -> dict[str, Any]:
-    """The pod template of a workload object (a bare Pod's own metadata and spec)."""
-    kind = obj.get("kind")
-    spec = obj.get("spec") or {}
-    if kind == "Pod":
-        return {"metadata": obj.get("metadata") or {}, "spec": spec}
-    if kind == "CronJob":
-        return ((spec.get("jobTemplate") or {}).get("spec") or {}).get("template") or {}
-    return spec.get("template") or {}
-
-
-def _key(obj: dict[str, Any]) -> str:
-    meta = obj.get("metadata") or {}
-    return f"{obj.get('kind')}/{meta.get('namespace') or 'default'}/{meta.get('name')}"
-
-
-def _last_applied(trace: Trace) -> tuple[dict[str, dict[str, Any]], dict[str, list[dict[str, Any]]]]:
-    """The last applied version of every object still present, and every applied version, by key."""
-    objects: dict[str, dict[str, Any]] = {}
-    versions: dict[str, list[dict[str, Any]]] = {}
-    for event in trace.events:
-        for obj in event.applied_objs:
-            objects[_key(obj)] = obj
-            versions.setdefault(_key(obj), []).append(obj)
-        for obj in event.deleted_objs:
-            objects.pop(_key(obj), None)
-    return objects, versions
-
-
-def _template_for(versions: list[dict[str, Any]], pod: PodOutcome) -> dict[str, Any]:
-    """The applied pod template that made ``pod``: the latest whose requests match the pod's."""
-    found: dict[str, Any] = {}
-    for obj in reversed(versions):
-        tpl = pod_template_of(obj)
-        found = found or tpl
-        try:
-            if pod_request_of(tpl.get("spec") or {}) == (pod.cpu_request_millis, pod.memory_request_bytes):
-                return tpl
-        except ValueError:
-            continue
-    return found
 
 
 def _pool_of(node_name: str, pools: tuple[NodePool, ...]) -> NodePool | None:
@@ -202,7 +159,7 @@ def cluster_objects(trace: Trace, outcome: ClusterOutcome, scenario: Scenario) -
     out = ClusterObjects()
     for n in outcome.nodes:
         out.add("nodes", _node(n, scenario.node_pools))
-    objects, versions = _last_applied(trace)
+    objects, versions = applied_objects(trace)
     namespaces = {"default", "kube-system", "kube-public", "kube-node-lease"}
     workloads: dict[str, dict[str, Any]] = {}
     for key, obj in objects.items():
@@ -228,7 +185,7 @@ def cluster_objects(trace: Trace, outcome: ClusterOutcome, scenario: Scenario) -
     replicasets: dict[tuple[str, str], dict[str, Any]] = {}
     for pod in outcome.pods:
         kind, ns, wname = pod.workload.split("/", 2)
-        tpl = _template_for(versions.get(pod.workload, []), pod) if kind != "Pod" else pod_template_of(objects.get(pod.workload, {}))
+        tpl = template_that_made(versions.get(pod.workload, []), pod) if kind != "Pod" else pod_template(objects.get(pod.workload, {}))
         labels = dict((tpl.get("metadata") or {}).get("labels") or {})
         owner: dict[str, Any] | None = None
         if kind == "Deployment" and pod.workload in workloads:

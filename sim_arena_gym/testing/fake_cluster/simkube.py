@@ -72,7 +72,7 @@ from sim_arena_gym.trace.codec import load_trace
 from sim_arena_gym.trace.model import Trace
 from sim_arena_gym.trace.refs import WorkloadRef
 
-__all__ = ["SimKubeEmulator", "validate_simulation"]
+__all__ = ["SimKubeEmulator", "applied_objects", "pod_template", "template_that_made", "validate_simulation"]
 
 _T = {t.plural: t for t in CORE}
 for _g, (_v, _types) in GROUPS.items():
@@ -417,17 +417,7 @@ class SimKubeEmulator:
 
     def _replay(self, name: str, trace: Trace) -> tuple[ClusterOutcome, dict[str, dict[str, Any]]]:
         """The embedded outcome and the last applied state of each workload (by ``Kind/ns/name``)."""
-        objects: dict[str, dict[str, Any]] = {}
-        versions: dict[str, list[dict[str, Any]]] = {}
-        for event in trace.events:
-            for obj in event.applied_objs:
-                meta = obj.get("metadata") or {}
-                key = f"{obj.get('kind')}/{meta.get('namespace') or 'default'}/{meta.get('name')}"
-                objects[key] = obj
-                versions.setdefault(key, []).append(obj)
-            for obj in event.deleted_objs:
-                meta = obj.get("metadata") or {}
-                objects.pop(f"{obj.get('kind')}/{meta.get('namespace') or 'default'}/{meta.get('name')}", None)
+        objects, versions = applied_objects(trace)
         floors: dict[str, Any] = {}
         target = None
         for key, obj in objects.items():
@@ -467,19 +457,8 @@ class SimKubeEmulator:
                 "uid": obj["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}
 
     def _template(self, key: str, pod: PodOutcome) -> dict[str, Any]:
-        """The pod template of ``key`` that made ``pod``: the latest applied version whose request
-        matches the pod's."""
-        found: dict[str, Any] = {}
-        for obj in reversed(self._versions.get(key, [])):
-            tpl = _pod_template(obj)
-            if not found:
-                found = tpl
-            try:
-                if pod_request_of(tpl.get("spec") or {}) == (pod.cpu_request_millis, pod.memory_request_bytes):
-                    return tpl
-            except ValueError:
-                continue
-        return found
+        """The pod template of ``key`` that made ``pod`` (:func:`template_that_made`)."""
+        return template_that_made(self._versions.get(key, []), pod)
 
     def _materialise(self, name: str, prefix: str, owner: dict[str, Any], outcome: ClusterOutcome,
                      objects: dict[str, dict[str, Any]], trace: Trace) -> None:
@@ -504,7 +483,7 @@ class SimKubeEmulator:
             kind, ns, wname = pod.workload.split("/", 2)
             vns = f"{prefix}-{ns}"
             parent = made.get(pod.workload)
-            tpl = self._template(pod.workload, pod) if kind != "Pod" else _pod_template(objects.get(pod.workload, {}))
+            tpl = self._template(pod.workload, pod) if kind != "Pod" else pod_template(objects.get(pod.workload, {}))
             labels = dict((tpl.get("metadata") or {}).get("labels") or {})
             labels[LABEL_SIMKUBE_SIMULATION] = name
             refs: list[dict[str, Any]] = []
@@ -564,7 +543,41 @@ class SimKubeEmulator:
             pass
 
 
-def _pod_template(obj: dict[str, Any]) -> dict[str, Any]:
+def applied_objects(trace: Trace) -> tuple[dict[str, dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+    """The last applied state of each object still present at the trace's end, and every applied
+    version of each object, both by ``Kind/namespace/name``, in trace order."""
+    objects: dict[str, dict[str, Any]] = {}
+    versions: dict[str, list[dict[str, Any]]] = {}
+    for event in trace.events:
+        for obj in event.applied_objs:
+            meta = obj.get("metadata") or {}
+            key = f"{obj.get('kind')}/{meta.get('namespace') or 'default'}/{meta.get('name')}"
+            objects[key] = obj
+            versions.setdefault(key, []).append(obj)
+        for obj in event.deleted_objs:
+            meta = obj.get("metadata") or {}
+            objects.pop(f"{obj.get('kind')}/{meta.get('namespace') or 'default'}/{meta.get('name')}", None)
+    return objects, versions
+
+
+def template_that_made(versions: list[dict[str, Any]], pod: PodOutcome) -> dict[str, Any]:
+    """Of a workload's applied ``versions``, the pod template that made ``pod``: the latest whose
+    request matches the pod's (else the latest)."""
+    found: dict[str, Any] = {}
+    for obj in reversed(versions):
+        tpl = pod_template(obj)
+        if not found:
+            found = tpl
+        try:
+            if pod_request_of(tpl.get("spec") or {}) == (pod.cpu_request_millis, pod.memory_request_bytes):
+                return tpl
+        except ValueError:
+            continue
+    return found
+
+
+def pod_template(obj: dict[str, Any]) -> dict[str, Any]:
+    """The pod template of a workload object (a bare Pod's own metadata and spec)."""
     kind = obj.get("kind")
     spec = obj.get("spec") or {}
     if kind == "Pod":
