@@ -3,10 +3,12 @@ running cluster, repaired with patches, scored as the Gym env scores the same ed
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import gymnasium as gym
 import pytest
@@ -150,32 +152,34 @@ def test_strategic_merge_patch_directives():
     assert strategic_merge_patch({"a": {"b": 1, "c": 2}}, {"a": {"$patch": "replace", "b": 3}}) == {"a": {"b": 3}}
 
 
-def _wait_for_file(path, proc) -> None:
-    """Until ``serve`` has written its kubeconfig (it is listening then); fails if it exits first."""
-    deadline = time.monotonic() + 60
-    while not path.exists():
-        assert proc.poll() is None, proc.stderr.read()
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-
-
-def test_serve_command_reports_on_exit(tmp_path):
-    kubeconfig, report = tmp_path / "kc", tmp_path / "report.json"
-    proc = subprocess.Popen([sys.executable, "-m", "sim_arena_gym.cli", "serve", "--scenario", "canonical-slightly-bad-cpu",
-                             "--kubeconfig-out", str(kubeconfig), "--report", str(report), "--exit-when-done",
-                             "--trace-out", str(tmp_path / "fixed.sktrace")],
+@contextlib.contextmanager
+def _serving(tmp_path, *args: str):
+    """``sim-arena serve ARGS`` in a subprocess, once listening (its kubeconfig written); killed on the way
+    out if it is still running."""
+    kubeconfig = tmp_path / "kc"
+    proc = subprocess.Popen([sys.executable, "-m", "sim_arena_gym.cli", "serve", *args, "--kubeconfig-out", str(kubeconfig)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        _wait_for_file(kubeconfig, proc)
-        api = config.new_client_from_config(str(kubeconfig))
-        apps = client.AppsV1Api(api)
-        apps.patch_namespaced_deployment("web", "shop", _cpu_patch("8"))
-        api.close()
-        out, err = proc.communicate(timeout=60)
+        deadline = time.monotonic() + 60
+        while not kubeconfig.exists():
+            assert proc.poll() is None, proc.stderr.read()
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        yield proc, kubeconfig
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+
+
+def test_serve_command_reports_on_exit(tmp_path):
+    report = tmp_path / "report.json"
+    with _serving(tmp_path, "--scenario", "canonical-slightly-bad-cpu", "--report", str(report), "--exit-when-done",
+                  "--trace-out", str(tmp_path / "fixed.sktrace")) as (proc, kubeconfig):
+        api = config.new_client_from_config(str(kubeconfig))
+        client.AppsV1Api(api).patch_namespaced_deployment("web", "shop", _cpu_patch("8"))
+        api.close()
+        out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     final = json.loads(out.strip().splitlines()[-1])
     assert final == json.loads(report.read_text())
@@ -245,20 +249,18 @@ def test_serve_user_errors_are_one_line_and_exit_2(tmp_path):
 def test_serve_stops_on_sigterm_with_the_report(tmp_path):
     import signal
 
-    kubeconfig = tmp_path / "kc"
-    proc = subprocess.Popen([sys.executable, "-m", "sim_arena_gym.cli", "serve", "--scenario", "canonical-mixed-errors",
-                             "--kubeconfig-out", str(kubeconfig)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        _wait_for_file(kubeconfig, proc)
+    trace = Path(__file__).resolve().parents[1] / "traces" / "canonical" / "canonical-mixed-errors.sktrace"
+    with _serving(tmp_path, "--trace", str(trace), "--workload", "shop/web", "--target", "4") as (proc, kubeconfig):
+        api = config.new_client_from_config(str(kubeconfig))
+        pods = client.CoreV1Api(api).list_namespaced_pod("shop").items
+        api.close()
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
     assert proc.returncode == 0, err
+    assert sorted(p.status.phase for p in pods) == ["Pending", "Running", "Running", "Running"]
     final = json.loads(out.strip().splitlines()[-1])
-    assert (final["scenario"], final["step"], final["success"], final["done"]) == ("canonical-mixed-errors", 0, False, False)
+    assert (final["scenario"], final["workload"], final["target"], final["step"], final["done"]) == (
+        "canonical-mixed-errors", "Deployment/shop/web", 4, 0, False)
 
 
 def test_fake_cluster_serves_the_scale_subresource(fake_cluster):

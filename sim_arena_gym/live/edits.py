@@ -3,7 +3,8 @@ the apiserver would validate it.
 
 A write to the target workload may change only what the env's actions change: ``spec.replicas`` and
 the ``cpu`` / ``memory`` entries of ``resources.requests`` / ``resources.limits`` of the pod template's
-containers (and ``metadata.annotations``, which ``kubectl apply`` writes). Anything else is refused
+containers (a change to ``metadata.annotations``, which ``kubectl apply`` writes, is accepted and
+not kept). Anything else is refused
 with a field error naming the first field that differs. Quantities are parsed as the apiserver parses
 them; a missing request takes its limit (the apiserver's defaulting); ``request <= limit``.
 Every failure is an :class:`~sim_arena_gym.testing.fake_cluster.store.ApiError` 422 ``Invalid``
