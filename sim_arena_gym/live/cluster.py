@@ -30,13 +30,14 @@ from typing import Any, Mapping
 
 from sim_arena_gym.env.simkube_env import SimKubeEnv
 from sim_arena_gym.live.edits import EDITABLE, changed_fields, edit_state_of
-from sim_arena_gym.live.objects import WORKLOAD_KINDS, ClusterObjects, cluster_objects
+from sim_arena_gym.live.objects import PUBLISH_TIME, WORKLOAD_KINDS, ClusterObjects, cluster_objects
 from sim_arena_gym.live.patches import PATCH_TYPES, PatchError, apply_patch
+from sim_arena_gym.live.tables import table
 from sim_arena_gym.scenarios.model import Scenario
 from sim_arena_gym.testing.fake_cluster.faults import Faults
 from sim_arena_gym.testing.fake_cluster.resources import all_types
 from sim_arena_gym.testing.fake_cluster.server import ApiServer, WriteRequest, scale_of
-from sim_arena_gym.testing.fake_cluster.store import ApiError, ResourceType, Store
+from sim_arena_gym.testing.fake_cluster.store import ApiError, ResourceType, Store, now_rfc3339
 
 __all__ = ["EPISODE_PATH", "LiveCluster", "RESOURCE_TYPES", "TRACE_PATH", "write_kubeconfig"]
 
@@ -87,7 +88,10 @@ class LiveCluster:
             self.server.write_gate = self.write
             self.server.extra_paths[EPISODE_PATH] = self.episode_status
             self.server.extra_paths[TRACE_PATH] = self.trace_document
+            self.server.table_printer = table  # kubectl get's columns
         self._lock = threading.RLock()
+        #: what was last served per (plural, namespace, name): the built object as JSON text
+        self._served: dict[tuple[str, str, str], str] = {}
         self._started = False
         self._closed = False
         #: the env's answer to the last accepted edit: ``(obs, reward, terminated, truncated, info)``
@@ -302,9 +306,12 @@ class LiveCluster:
     # -- publishing ----------------------------------------------------------------------------
 
     def _publish(self) -> None:
-        """Replace the served objects by those of the env's current state."""
+        """Replace the served objects by those of the env's current state. An object whose content is
+        unchanged since it was last served is left alone (same uid, resourceVersion and timestamps);
+        a new or changed one gets the current time for its timestamps."""
         env = self.env
         objs = cluster_objects(env.current_trace(), env.view.outcome, env.context.scenario)
+        now = json.dumps(now_rfc3339())
         with self.store.cond:
             for plural in reversed(_ORDER):  # what goes away: owned objects first
                 rtype = RESOURCE_TYPES[plural]
@@ -312,25 +319,29 @@ class LiveCluster:
                 for key, ns, name in sorted(self.store.snapshot()):
                     if key == rtype.key and (ns, name) not in wanted and self.store.exists(rtype, ns or None, name):
                         self.store.delete(rtype, ns or None, name)
+            self._served = {k: v for k, v in self._served.items() if self.store.exists(RESOURCE_TYPES[k[0]], k[1] or None, k[2])}
             for plural in _ORDER:
-                self._publish_type(RESOURCE_TYPES[plural], objs)
+                self._publish_type(RESOURCE_TYPES[plural], objs, now)
 
-    def _publish_type(self, rtype: ResourceType, objs: ClusterObjects) -> None:
+    def _publish_type(self, rtype: ResourceType, objs: ClusterObjects, now: str) -> None:
         for (ns, name), body in objs.by_resource.get(rtype.plural, {}).items():
             body = copy.deepcopy(body)
             self._fill_uids(body)
             namespace = ns or None
+            signature = json.dumps(body, sort_keys=True)
+            if self._served.get((rtype.plural, ns, name)) == signature:
+                continue
+            self._served[(rtype.plural, ns, name)] = signature
+            body = json.loads(signature.replace(json.dumps(PUBLISH_TIME), now))
             if not self.store.exists(rtype, namespace, name):
                 self.store.create(rtype, namespace, body)
                 continue
             current = self.store.get(rtype, namespace, name)
             status = body.pop("status", None)
-            same = all(current.get(k) == body.get(k) for k in body if k != "metadata") and all(
-                (current["metadata"].get(k) or None) == (body["metadata"].get(k) or None)
-                for k in ("labels", "annotations", "ownerReferences"))
-            if not same:
-                body["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
-                current = self.store.update(rtype, namespace, name, body)
+            body["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+            current = self.store.update(rtype, namespace, name, body)
+            if status is not None and "observedGeneration" in status:  # the controller has seen this spec
+                status["observedGeneration"] = current["metadata"].get("generation", 1)
             if status is not None and current.get("status") != status:
                 if "status" in rtype.subresources:
                     self.store.update(rtype, namespace, name, {**current, "status": status}, subresource="status")

@@ -6,7 +6,8 @@ the simulated window: Nodes, Namespaces, the trace's workloads (spec as last app
 the outcome), a ReplicaSet per pod template of a Deployment, Pods (phase, conditions, ``nodeName``,
 container states) and Events (``FailedScheduling`` with the scheduler's exact message, ``Scheduled``
 for bound pods). Namespaces are the trace's own (no SimKube ``virtual-`` prefix). Objects are plain
-JSON dicts without the fields the store sets (uid, resourceVersion, creationTimestamp).
+JSON dicts without the fields the store sets (uid, resourceVersion, creationTimestamp); their
+timestamps are :data:`PUBLISH_TIME`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sim_arena_gym.sim.outcome import PENDING, RUNNING, ClusterOutcome, PodOutco
 from sim_arena_gym.testing.fake_cluster.simkube import applied_objects, pod_template, template_that_made
 from sim_arena_gym.trace.model import Trace
 
-__all__ = ["ClusterObjects", "WORKLOAD_KINDS", "cluster_objects"]
+__all__ = ["ClusterObjects", "PUBLISH_TIME", "WORKLOAD_KINDS", "cluster_objects"]
 
 #: Workload kinds served, with their resource (plural) in ``apps`` / ``batch``.
 WORKLOAD_KINDS: dict[str, str] = {
@@ -29,8 +30,9 @@ WORKLOAD_KINDS: dict[str, str] = {
     "ReplicaSet": "replicasets", "Job": "jobs", "CronJob": "cronjobs",
 }
 
-#: What every timestamp of the served objects says (the simulated window's end has no wall time).
-_EPOCH = "1970-01-01T00:00:00Z"
+#: What every timestamp of a built object says: the simulated window's end has no wall time, so the live
+#: cluster writes the wall time at which it first serves the object (or this version of it) instead.
+PUBLISH_TIME = "<publish-time>"
 
 
 @dataclass
@@ -68,7 +70,7 @@ def _node(outcome_node: Any, pools: tuple[NodePool, ...]) -> dict[str, Any]:
         "status": {
             "capacity": dict(alloc), "allocatable": alloc,
             "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
-                            "message": "kubelet is posting ready status", "lastTransitionTime": _EPOCH}],
+                            "message": "kubelet is posting ready status", "lastTransitionTime": PUBLISH_TIME}],
             "nodeInfo": {"kubeletVersion": "v1.32.0-sim-arena", "kubeProxyVersion": "v1.32.0-sim-arena",
                          "operatingSystem": "linux", "architecture": "amd64", "osImage": "sim-arena embedded simulator",
                          "kernelVersion": "", "containerRuntimeVersion": "sim-arena://0", "bootID": "",
@@ -88,7 +90,7 @@ def _workload_status(kind: str, wl: Any) -> dict[str, Any]:
                 wl.total - wl.ready if kind == "Deployment" else wl.total)
     if wl.conditions:
         status["conditions"] = [{"type": c.type, "status": c.status, "reason": c.reason, "message": c.message,
-                                 "lastTransitionTime": _EPOCH, "lastUpdateTime": _EPOCH} for c in wl.conditions]
+                                 "lastTransitionTime": PUBLISH_TIME, "lastUpdateTime": PUBLISH_TIME} for c in wl.conditions]
     return status
 
 
@@ -103,7 +105,7 @@ def _container_statuses(spec: dict[str, Any], pod: PodOutcome) -> list[dict[str,
                                             "message": "back-off restarting failed container"}},
                          lastState={"terminated": {"reason": "OOMKilled", "exitCode": 137}})
         elif pod.phase == RUNNING:
-            entry["state"] = {"running": {"startedAt": _EPOCH}}
+            entry["state"] = {"running": {"startedAt": PUBLISH_TIME}}
         else:
             entry["state"] = {"terminated": {"reason": "Completed" if pod.phase == "Succeeded" else "Error",
                                              "exitCode": 0 if pod.phase == "Succeeded" else 1}}
@@ -113,20 +115,22 @@ def _container_statuses(spec: dict[str, Any], pod: PodOutcome) -> list[dict[str,
 
 def _pod_status(spec: dict[str, Any], pod: PodOutcome) -> dict[str, Any]:
     if pod.phase == PENDING:
-        cond: dict[str, Any] = {"type": "PodScheduled", "status": "False", "lastTransitionTime": _EPOCH}
+        cond: dict[str, Any] = {"type": "PodScheduled", "status": "False", "lastTransitionTime": PUBLISH_TIME}
         if pod.reason:
             cond["reason"] = pod.reason
         if pod.message:
             cond["message"] = pod.message
         return {"phase": PENDING, "conditions": [cond], "qosClass": _qos(spec)}
     ready = "True" if pod.ready else "False"
-    conditions = [{"type": t, "status": s, "lastTransitionTime": _EPOCH} for t, s in (
+    conditions = [{"type": t, "status": s, "lastTransitionTime": PUBLISH_TIME} for t, s in (
         ("PodScheduled", "True"), ("Initialized", "True"), ("ContainersReady", ready), ("Ready", ready))]
     if not pod.ready:
         for c in conditions[2:]:
             c["reason"] = "ContainersNotReady"
-    return {"phase": pod.phase, "conditions": conditions, "hostIP": "10.0.0.1", "podIP": "10.244.0.1",
-            "startTime": _EPOCH, "qosClass": _qos(spec), "containerStatuses": _container_statuses(spec, pod)}
+    digest = hashlib.sha1(pod.name.encode()).digest()
+    return {"phase": pod.phase, "conditions": conditions, "hostIP": "10.0.0.1",
+            "podIP": f"10.244.{digest[0]}.{2 + digest[1] % 252}",
+            "startTime": PUBLISH_TIME, "qosClass": _qos(spec), "containerStatuses": _container_statuses(spec, pod)}
 
 
 def _qos(spec: dict[str, Any]) -> str:
@@ -148,7 +152,7 @@ def _event(pod: PodOutcome, reason: str, kind: str, message: str, component: str
         "metadata": {"name": f"{pod.name}.{digest}", "namespace": pod.namespace},
         "involvedObject": {"kind": "Pod", "namespace": pod.namespace, "name": pod.name, "apiVersion": "v1"},
         "reason": reason, "message": message, "type": kind, "count": 1,
-        "firstTimestamp": _EPOCH, "lastTimestamp": _EPOCH, "source": {"component": component},
+        "firstTimestamp": PUBLISH_TIME, "lastTimestamp": PUBLISH_TIME, "source": {"component": component},
         "reportingComponent": component,
     }
 

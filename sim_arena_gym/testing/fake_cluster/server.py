@@ -99,6 +99,9 @@ class ApiServer:
         #: ``gate(WriteRequest) -> (code, body)`` answers it, ``None`` leaves it to the store; an
         #: ``ApiError`` it raises is answered as a ``Status`` (the live cluster's safeguards)
         self.write_gate: Callable[["WriteRequest"], tuple[int, Any] | None] | None = None
+        #: server-side printing: when set, a list or get whose ``Accept`` asks for ``as=Table`` (kubectl get)
+        #: is answered ``table_printer(rtype, items, resourceVersion)`` (a ``meta.k8s.io/v1`` Table)
+        self.table_printer: Callable[[ResourceType, list[dict[str, Any]], int], dict[str, Any]] | None = None
         #: extra GET paths answered as JSON: ``{"/sim-arena/v1/episode": callable returning a dict}``
         self.extra_paths: dict[str, Callable[[], Any]] = {}
         #: number of requests answered, by verb
@@ -374,6 +377,14 @@ class _Handler(BaseHTTPRequestHandler):
         store = self.server.api.store
         if verb not in rtype.verbs:
             raise _status(405, f"{rtype.plural} does not support {verb}", "MethodNotAllowed")
+        printer = self.server.api.table_printer
+        if printer is not None and verb in ("list", "get") and sub is None and "as=Table" in (self.headers.get("Accept") or ""):
+            if verb == "list":
+                items, rv = store.list(rtype, namespace, query.get("labelSelector"), query.get("fieldSelector"))
+            else:
+                items, rv = [store.get(rtype, namespace, name)], store.resource_version  # type: ignore[arg-type]
+            self._send_json(200, printer(rtype, items, rv))
+            return
         if verb == "list":
             items, rv = store.list(rtype, namespace, query.get("labelSelector"), query.get("fieldSelector"))
             self._send_json(200, {"kind": f"{rtype.kind}List", "apiVersion": rtype.api_version,
