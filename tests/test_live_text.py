@@ -61,6 +61,21 @@ def test_scripted_agent_repairs_every_canonical_scenario_with_kubectl_calls(text
         assert len(calls) <= scenario.oracle_steps
 
 
+def test_scripted_agent_repairs_every_scenario_of_the_index():
+    env = TextToolEnv(gym.make("SimArena-InsufficientResources-v0", scenarios="all"))
+    policy = agents.make_text("kubectl_scripted")
+    failed = []
+    for scenario in env.unwrapped.scenarios:
+        obs, info = env.reset(options={"scenario": scenario.id})
+        terminated = truncated = bool(info["success"])
+        while not (terminated or truncated):
+            obs, _, terminated, truncated, info = env.step(policy.act(obs, info))
+        if not info["success"]:
+            failed.append(scenario.id)
+    env.close()
+    assert len(env.unwrapped.scenarios) == 124 and failed == []
+
+
 def test_evaluate_plays_the_text_agent_beside_the_gym_agents():
     entries = agent_entries(["heuristic", "kubectl_scripted"], [])
     assert [(e.name, e.kind) for e in entries] == [("heuristic", "agent"), ("kubectl_scripted", "text-agent")]
