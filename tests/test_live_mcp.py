@@ -28,6 +28,7 @@ async def _session_run() -> dict:
             names = [t.name for t in (await session.list_tools()).tools]
             message = _text(await session.call_tool("scheduling_message", {}))
             pods = _text(await session.call_tool("get_pods", {}))
+            node = _text(await session.call_tool("describe_node", {"name": "node-0"}))
             refused = _text(await session.call_tool("set_resources", {"deployment": "web", "container": "web",
                                                                       "requests": {"cpu": "1 core"}}))
             fixed = _text(await session.call_tool("set_resources", {"deployment": "web", "container": "web",
@@ -39,18 +40,20 @@ async def _session_run() -> dict:
             scaled = _text(await session.call_tool("scale", {"deployment": "web", "replicas": 3}))
             second = json.loads(_text(await session.call_tool("episode_status", {})))
             after = _text(await session.call_tool("get_pods", {}))
-    return dict(names=names, message=message, pods=pods, refused=refused, fixed=fixed, first=first, reset=reset,
+    return dict(names=names, message=message, pods=pods, node=node, refused=refused, fixed=fixed, first=first, reset=reset,
                 scaled=scaled, second=second, after=after)
 
 
 def test_mcp_client_repairs_two_canonical_scenarios_over_stdio():
     out = anyio.run(_session_run)
     assert out["names"] == ["get_pods", "describe_pod", "get_deployments", "describe_deployment", "get_nodes",
-                            "get_events", "scheduling_message", "set_resources", "scale", "episode_status",
+                            "describe_node", "get_events", "scheduling_message", "set_resources", "scale", "episode_status",
                             "list_scenarios", "reset"]
     assert out["message"] == ("0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: "
                               "3 No preemption victims found for incoming pod.")
     assert out["pods"].count("Running") == 3 and out["pods"].count("Pending") == 1
+    assert out["node"].splitlines()[0] == "Name:        node-0"
+    assert out["node"].splitlines()[-1] == "Allocated resources:  cpu 8500m, memory 2048Mi"
     assert out["refused"].startswith('Error from server (Invalid): Deployment.apps "web" is invalid: '
                                      'spec.template.spec.containers[0].resources.requests[cpu]: Invalid value: "1 core"')
     assert out["fixed"] == "deployment.apps/web resource requirements updated"

@@ -17,7 +17,8 @@ from sim_arena_gym.live.tools import ClusterTools
 __all__ = ["TOOL_NAMES", "build_server", "serve_stdio"]
 
 #: The tools served, in order.
-TOOL_NAMES = ("get_pods", "describe_pod", "get_deployments", "describe_deployment", "get_nodes", "get_events",
+TOOL_NAMES = ("get_pods", "describe_pod", "get_deployments", "describe_deployment", "get_nodes", "describe_node",
+              "get_events",
               "scheduling_message", "set_resources", "scale", "episode_status", "list_scenarios", "reset")
 
 

@@ -149,6 +149,30 @@ class ClusterTools:
                          f"{cpu}m", f"{-(-mem // 2**20)}Mi", str(count), taints or "<none>"])
         return _table(rows)
 
+    def describe_node(self, name: str) -> str:
+        """``kubectl describe node``: labels, taints, allocatable, the pods bound to it and what they request."""
+        try:
+            node = self.cluster.get("nodes", None, name)
+        except ApiError as err:
+            return f"Error from server ({err.reason}): {err.message}"
+        alloc = (node.get("status") or {}).get("allocatable") or {}
+        lines = [f"Name:        {name}", "Labels:"]
+        lines.extend(f"  {k}={v}" for k, v in sorted(((node.get("metadata") or {}).get("labels") or {}).items()))
+        taints = (node.get("spec") or {}).get("taints") or ()
+        lines.append("Taints:      " + (", ".join(f"{t['key']}={t.get('value', '')}:{t['effect']}" for t in taints) or "<none>"))
+        lines.append("Allocatable:")
+        lines.extend(f"  {k}:  {v}" for k, v in sorted(alloc.items()))
+        lines.append("Non-terminated Pods:  (namespace/name  cpu-request  memory-request)")
+        cpu_total = mem_total = 0
+        for pod in self.cluster.list("pods"):
+            if (pod.get("spec") or {}).get("nodeName") != name or (pod.get("status") or {}).get("phase") not in ("Pending", "Running"):
+                continue
+            cpu, mem = pod_request_of(pod.get("spec") or {})
+            cpu_total, mem_total = cpu_total + cpu, mem_total + mem
+            lines.append(f"  {pod['metadata']['namespace']}/{pod['metadata']['name']}  {cpu}m  {-(-mem // 2**20)}Mi")
+        lines.append(f"Allocated resources:  cpu {cpu_total}m, memory {-(-mem_total // 2**20)}Mi")
+        return "\n".join(lines)
+
     def get_events(self, namespace: str | None = None) -> str:
         """``kubectl get events``: TYPE REASON OBJECT MESSAGE."""
         rows = [["TYPE", "REASON", "OBJECT", "MESSAGE"]]
