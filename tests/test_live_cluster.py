@@ -115,6 +115,10 @@ def test_refused_writes_get_a_status_naming_the_field_and_change_nothing(live):
 
     malformed = _refused(lambda: apps.patch_namespaced_deployment("web", "shop", _cpu_patch("2 cores")))
     assert malformed["code"] == 422 and malformed["reason"] == "Invalid"
+    assert malformed["details"] == {"name": "web", "group": "apps", "kind": "Deployment", "causes": [{
+        "reason": "FieldValueInvalid", "field": "spec.template.spec.containers[0].resources.requests[cpu]",
+        "message": "Invalid value: \"2 cores\": quantities must match the regular expression "
+                   "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"}]}
     assert malformed["message"].startswith(
         'Deployment.apps "web" is invalid: spec.template.spec.containers[0].resources.requests[cpu]: Invalid value: "2 cores"')
     limit = _refused(lambda: apps.patch_namespaced_deployment("web", "shop", {"spec": {"template": {"spec": {

@@ -32,9 +32,11 @@ _QUANTITY_RE = "^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$"
 
 
 def invalid(kind: str, name: str, field: str, message: str, reason: str = "FieldValueInvalid") -> ApiError:
-    """A 422 ``Invalid`` Status for one field, shaped as the apiserver's."""
+    """A 422 ``Invalid`` Status for one field, shaped as the apiserver's (``kind`` as it names it in
+    messages: ``Deployment.apps``)."""
+    short, _, group = kind.partition(".")
     return ApiError(422, "Invalid", f'{kind} "{name}" is invalid: {field}: {message}',
-                    {"name": name, "kind": kind.split(".")[0].lower() + "s" if "." in kind else kind,
+                    {"name": name, "group": group, "kind": short,
                      "causes": [{"reason": reason, "message": message, "field": field}]})
 
 
