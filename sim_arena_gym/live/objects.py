@@ -85,9 +85,8 @@ def _workload_status(kind: str, wl: Any) -> dict[str, Any]:
         status.update(readyReplicas=wl.ready, availableReplicas=wl.ready)
         if kind != "ReplicaSet":
             status["updatedReplicas"] = wl.updated
-        if wl.total > wl.ready:
-            status["unavailableReplicas" if kind == "Deployment" else "replicas"] = (
-                wl.total - wl.ready if kind == "Deployment" else wl.total)
+        if kind == "Deployment" and wl.total > wl.ready:
+            status["unavailableReplicas"] = wl.total - wl.ready
     if wl.conditions:
         status["conditions"] = [{"type": c.type, "status": c.status, "reason": c.reason, "message": c.message,
                                  "lastTransitionTime": PUBLISH_TIME, "lastUpdateTime": PUBLISH_TIME} for c in wl.conditions]
@@ -196,8 +195,7 @@ def cluster_objects(trace: Trace, outcome: ClusterOutcome, scenario: Scenario) -
             labels["pod-template-hash"] = pod.template_hash
             rs_name = f"{wname}-{pod.template_hash}"
             rs = replicasets.get((ns, rs_name))
-            if rs is None:
-                parent = workloads[pod.workload]
+            if rs is None:  # owner uids are filled in by the live cluster once the owners are stored
                 rs = replicasets[(ns, rs_name)] = {
                     "metadata": {"name": rs_name, "namespace": ns, "labels": dict(labels),
                                  "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": wname,
@@ -205,7 +203,6 @@ def cluster_objects(trace: Trace, outcome: ClusterOutcome, scenario: Scenario) -
                     "spec": {"replicas": 0, "selector": {"matchLabels": dict(labels)}, "template": copy.deepcopy(tpl)},
                     "status": {"replicas": 0, "readyReplicas": 0, "availableReplicas": 0, "observedGeneration": 1},
                 }
-                del parent  # the owner's uid is filled in by the live cluster once stored
             rs["spec"]["replicas"] += 1
             rs["status"]["replicas"] += 1
             rs["status"]["readyReplicas"] += int(pod.ready)

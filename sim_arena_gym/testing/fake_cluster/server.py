@@ -456,6 +456,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Transfer-Encoding", "chunked")
+        # The stream's end closes the connection: say so, so that a client does not put it back in its
+        # pool and send its next request on a socket about to close (RemoteDisconnected).
+        self.send_header("Connection", "close")
         self.end_headers()
         self.close_connection = True
         if drop:
