@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from sim_arena_gym.cli import UsageError
-
-REWARD_MODES = ("binary", "gradual", "penalty")
+from sim_arena_gym.cli.run_commands import REWARD_MODES
 
 
 def register(commands: Any, trace_commands: Any) -> None:
