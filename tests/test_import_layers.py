@@ -1,6 +1,6 @@
 """The import layering of ``docs/ARCHITECTURE.md`` holds in the code: imports only go downward
 (quantity -> trace -> sim -> backends -> scenarios -> env -> agents, learning, testing, integrations,
-ops -> cli) and no two modules import each other, directly or through others.
+ops, live -> cli) and no two modules import each other, directly or through others.
 
 Every ``import`` statement counts, also those inside functions (a local import only hides a cycle);
 imports under ``if TYPE_CHECKING:`` are annotations and never run, so they do not count.
@@ -29,6 +29,7 @@ LAYERS: dict[str, int] = {
     "sim_arena_gym.testing": 6,  # the fake cluster: serves what the backends talk to
     "sim_arena_gym.integrations": 6,
     "sim_arena_gym.ops": 6,  # cluster tools (preflight, clean) on the simkube backend
+    "sim_arena_gym.live": 6,  # the live cluster: the env served over the fake cluster's API server
     "sim_arena_gym.cli": 7,
 }
 #: The package root only registers the envs (its env classes load on first use). Python runs it
