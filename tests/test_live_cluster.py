@@ -277,3 +277,22 @@ def test_fake_cluster_serves_the_scale_subresource(fake_cluster):
     scale = apps.read_namespaced_deployment_scale("web", "default")
     assert (scale.kind, scale.spec.replicas, scale.status.selector) == ("Scale", 2, "app=web")
     api.close()
+
+
+def test_a_repair_of_another_workload_is_forbidden_and_changes_nothing(tmp_path):
+    kubeconfig = tmp_path / "kubeconfig"
+    with LiveCluster("test", scenario="competing-deployments-008", kubeconfig_path=kubeconfig) as cluster:
+        api = config.new_client_from_config(str(kubeconfig))
+        apps = client.AppsV1Api(api)
+        before = apps.read_namespaced_deployment("kafka-connect", "data")
+        rv = cluster.store.resource_version
+        refused = _refused(lambda: apps.patch_namespaced_deployment("kafka-connect", "data", {"spec": {"replicas": 1}}))
+        assert refused["code"] == 403 and refused["message"] == (
+            'deployments.apps "kafka-connect" is forbidden: the live cluster accepts only repairs of '
+            "Deployment/auth/login: spec.replicas and the cpu/memory requests and limits of the pod template's "
+            "containers (PATCH or PUT of the workload, or its scale subresource)")
+        scaled = _refused(lambda: apps.patch_namespaced_deployment_scale("kafka-connect", "data", {"spec": {"replicas": 1}}))
+        assert scaled["code"] == 403
+        assert cluster.store.resource_version == rv and cluster.episode_status()["step"] == 0
+        assert apps.read_namespaced_deployment("kafka-connect", "data").spec == before.spec
+        api.close()
