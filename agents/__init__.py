@@ -26,6 +26,11 @@ name                    env?      behaviour
                                   insufficient resource down to the app's usage floor
 ``oracle``              yes       breadth-first search with the simulator: the first action of a
                                   shortest repair (the upper bound for learned agents)
+``sre``                 yes       the on-call engineer's rules for the ``coarse`` action set: bisect
+                                  back from OOMKills, shrink the largest container by arithmetic on
+                                  the nodes, never looks at the usage floors (``agents/sre.py``)
+``oracle_return``       yes       A* search with the simulator and the hidden floors for the plan of
+                                  highest *return* in the env's reward mode (``agents/return_oracle.py``)
 ======================  ========  ====================================================================
 
 Policies that need the env read it through ``env.unwrapped`` (action names, the scenario's node sizes
@@ -50,6 +55,8 @@ def _factories() -> dict[str, tuple[Callable[..., Policy], bool, str]]:
     from agents.basic import ConstantPolicy, NoopPolicy, RandomPolicy
     from agents.heuristic import HeuristicPolicy
     from agents.oracle import OraclePolicy
+    from agents.return_oracle import ReturnOraclePolicy
+    from agents.sre import SrePolicy
 
     return {
         "noop": (NoopPolicy, False, "never changes anything"),
@@ -75,6 +82,10 @@ def _factories() -> dict[str, tuple[Callable[..., Policy], bool, str]]:
             "operator rules: scale to target, fix OOMKills, shrink what is insufficient down to the usage floor",
         ),
         "oracle": (OraclePolicy, True, "breadth-first search with the simulator: first action of a shortest repair"),
+        "sre": (SrePolicy, True, "on-call rules for the coarse action set: bisect back from OOMKills, shrink the "
+                "largest container to what the nodes hold; never sees the usage floors"),
+        "oracle_return": (ReturnOraclePolicy, True, "A* search with the simulator and the hidden floors: first "
+                          "action of the plan of highest return in the env's reward mode"),
     }
 
 
@@ -87,6 +98,8 @@ NAMES: tuple[str, ...] = (
     "scale_replicas",
     "heuristic",
     "oracle",
+    "sre",
+    "oracle_return",
 )
 
 

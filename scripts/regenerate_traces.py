@@ -5,7 +5,9 @@
     python scripts/regenerate_traces.py --keep-oracle-steps   # rewrite, reusing the recorded oracle steps
 
 The set is the four canonical demos plus ``generate_scenarios(**DEFAULT_PRESET)`` (120 scenarios from
-seed 2025, split 80/20 per family). Every generated entry of ``traces/index.json`` records its family and
+seed 2025, split 80/20 per family), then the hard tier ``generate_hard_scenarios(**HARD_PRESET)`` (splits
+``hard-train`` / ``hard-test``; their oracle steps and per-mode returns are measured with the return
+oracle in ``SimArena-Hard-v0``). Every generated entry of ``traces/index.json`` records its family and
 seed, and ``generate_one(family, seed)`` rebuilds its trace byte for byte; ``--check`` verifies exactly
 that, entry by entry, plus the index and ``traces/README.md``.
 """
@@ -22,10 +24,13 @@ if str(REPO) not in sys.path:  # run as a plain script: make the repository's pa
     sys.path.insert(0, str(REPO))
 
 from sim_arena_gym.scenarios.families import FAMILIES, FAMILY_NAMES  # noqa: E402
+from sim_arena_gym.scenarios.hard_families import HARD_FAMILIES  # noqa: E402
 from sim_arena_gym.scenarios.generate import (  # noqa: E402
     CANONICAL_IDS,
     DEFAULT_PRESET,
+    HARD_PRESET,
     canonical_scenarios,
+    hard_scenarios,
     default_scenarios,
     family_counts,
     generate_one,
@@ -40,11 +45,44 @@ from sim_arena_gym.scenarios.index import (  # noqa: E402
 from sim_arena_gym.scenarios.model import Scenario  # noqa: E402
 from sim_arena_gym.trace.codec import dumps_trace  # noqa: E402
 
-SPLIT_DIRS = ("train", "test", "canonical")
+SPLIT_DIRS = ("train", "test", "canonical", "hard-train", "hard-test")
+HARD_SPLITS = ("hard-train", "hard-test")
+
+
+def hard_readme_text(scenarios: list[Scenario]) -> str:
+    """The hard-tier section of ``traces/README.md``."""
+    hard = [s for s in scenarios if s.split in HARD_SPLITS]
+    if not hard:
+        return ""
+    rows = []
+    for family, template in HARD_FAMILIES.items():
+        doc = " ".join((template.__doc__ or "").strip().split("\n\n")[0].split()).replace("``", "`")
+        n_train = sum(1 for s in hard if s.family == family and s.split == "hard-train")
+        n_test = sum(1 for s in hard if s.family == family and s.split == "hard-test")
+        rows.append(f"| `{family}` | {n_train} | {n_test} | {doc} |")
+    steps = [s.oracle_steps for s in hard if s.oracle_steps is not None]
+    hist = ", ".join(f"{k}: {steps.count(k)}" for k in sorted(set(steps)))
+    p = HARD_PRESET
+    return f"""
+## Hard tier
+
+`hard-train/`, `hard-test/`: {p['count']} scenarios (`generate_hard_scenarios({p['count']}, seed={p['seed']})`, the last
+`round(n * (1 - {p['split_ratio']}))` of each family in `hard-test`) for `SimArena-Hard-v0` (`docs/HARD_TIER.md`).
+Usage floors lie just under the request that fits and the containers set no memory limit, so the agent
+learns them only from OOMKilled or throttled pods; other workloads must stay Ready. `oracle_steps` is the
+return oracle's repair length in `SimArena-Hard-v0` (12-step budget; distribution: {hist}) and
+`oracle_return` its return in each reward mode.
+
+| family | hard-train | hard-test | what is wrong |
+|---|---|---|---|
+{chr(10).join(rows)}
+"""
 
 
 def readme_text(scenarios: list[Scenario]) -> str:
     """``traces/README.md``: what the folder holds, the split rule and the family mix."""
+    tail = hard_readme_text(scenarios)
+    scenarios = [s for s in scenarios if s.split not in HARD_SPLITS]
     counts = family_counts(scenarios)
     rows = []
     for family, by_split in counts.items():
@@ -97,28 +135,44 @@ disjoint and the test split covers every family. The canonical demos form their 
 | id | target | oracle steps | what is wrong |
 |---|---|---|---|
 {canon}
-"""
+{tail}"""
 
 
 def _measure(scenarios: list[Scenario]) -> list[Scenario]:
+    from dataclasses import replace
+
+    from agents.return_oracle import oracle_record
     from sim_arena_gym.cli.generate_command import with_oracle_steps
 
-    return with_oracle_steps(scenarios, progress=lambda line: print(line, file=sys.stderr))
+    first = [s for s in scenarios if s.split not in HARD_SPLITS]
+    measured = {s.id: s for s in with_oracle_steps(first, progress=lambda line: print(line, file=sys.stderr))}
+    for s in scenarios:
+        if s.split in HARD_SPLITS:
+            steps, returns = oracle_record(s)
+            print(f"{s.id}: return oracle {steps} steps, returns {returns}", file=sys.stderr)
+            measured[s.id] = replace(s, oracle_steps=steps, oracle_return=returns)
+    return [measured[s.id] for s in scenarios]
 
 
-def _recorded_steps(index_path: Path) -> dict[str, int | None]:
+def _recorded_steps(index_path: Path) -> dict[str, tuple[int | None, dict | None]]:
     doc = json.loads(index_path.read_text(encoding="utf-8"))
-    return {e["id"]: e.get("oracle_steps") for e in doc["scenarios"]}
+    return {e["id"]: (e.get("oracle_steps"), e.get("oracle_return")) for e in doc["scenarios"]}
+
+
+def all_scenarios() -> list[Scenario]:
+    """Both tiers, in index order: the canonical demos, the generated set, the hard tier."""
+    return [s for s, _ in default_scenarios()] + [s for s, _ in hard_scenarios()]
 
 
 def rebuild(out: Path, *, keep_oracle_steps: bool) -> int:
     """Write the default set, its index and README under ``out``; remove trace files no longer listed."""
     from dataclasses import replace
 
-    scenarios = [s for s, _ in default_scenarios()]
+    scenarios = all_scenarios()
     if keep_oracle_steps:
         recorded = _recorded_steps(out / INDEX_NAME)
-        scenarios = [replace(s, oracle_steps=recorded.get(s.id)) for s in scenarios]
+        scenarios = [replace(s, oracle_steps=recorded.get(s.id, (None, None))[0],
+                             oracle_return=recorded.get(s.id, (None, None))[1]) for s in scenarios]
     else:
         scenarios = _measure(scenarios)
     failed = [s.id for s in scenarios if s.oracle_steps is None]
@@ -156,7 +210,7 @@ def check(out: Path, *, oracle: bool) -> int:
         if Path(entry.trace_path).read_bytes() != dumps_trace(fresh.trace, format=fmt):
             problems.append(f"{entry.id}: {entry.trace_path} differs from what seed {entry.seed} generates")
         expected.append(_with(fresh, entry))
-    preset = [s for s, _ in default_scenarios()]
+    preset = all_scenarios()
     if [s.id for s in preset] != [s.id for s in listed]:
         problems.append("index ids differ from the default preset's")
     text = dumps_index(expected, out)
@@ -171,6 +225,8 @@ def check(out: Path, *, oracle: bool) -> int:
         for s, measured in zip(expected, _measure([_with(s, s) for s in expected])):
             if measured.oracle_steps != s.oracle_steps:
                 problems.append(f"{s.id}: oracle needs {measured.oracle_steps} steps, index says {s.oracle_steps}")
+            if measured.oracle_return != s.oracle_return:
+                problems.append(f"{s.id}: oracle returns {measured.oracle_return}, index says {s.oracle_return}")
     for line in problems:
         print(line)
     print(f"checked {len(listed)} scenarios: {'OK' if not problems else f'{len(problems)} difference(s)'}")
@@ -180,7 +236,8 @@ def check(out: Path, *, oracle: bool) -> int:
 def _with(fresh: Scenario, entry: Scenario) -> Scenario:
     from dataclasses import replace
 
-    return replace(fresh, trace_path=entry.trace_path, oracle_steps=entry.oracle_steps)
+    return replace(fresh, trace_path=entry.trace_path, oracle_steps=entry.oracle_steps,
+                   oracle_return=entry.oracle_return)
 
 
 def main(argv: list[str] | None = None) -> int:

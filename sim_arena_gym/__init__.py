@@ -9,6 +9,11 @@ it for you):
   (``scenarios="train"`` by default; ``"test"``, ``"canonical"``, ``"all"`` or an index path).
 - ``SimArena-Trace-v0``: one scenario built from your own trace,
   ``gym.make("SimArena-Trace-v0", trace="my.sktrace", workload="ns/name", nodes={...}, target=4)``.
+- ``SimArena-InsufficientResources-v1``: the same scenario sets with the ``coarse`` action set edited
+  per container slot, the ``hard`` observation, the ``cluster`` success rule and reward revision 1
+  (:data:`V1_CONFIG`).
+- ``SimArena-Hard-v0``: ``V1_CONFIG`` on the hard tier (``scenarios="hard-train"``; ``"hard-test"``
+  for evaluation), where the heuristic falls short (``docs/HARD_TIER.md``).
 
 Neither is registered with ``max_episode_steps``: the env truncates itself after ``max_steps`` (20), so
 a ``TimeLimit`` wrapper would only duplicate (or contradict) that budget.
@@ -27,7 +32,25 @@ __version__ = "0.1.0"
 __all__ = ["SimKubeEnv", "SimKubeTraceEnv", "__version__"]
 
 #: Environment ids registered on import.
-ENV_IDS = ("SimArena-InsufficientResources-v0", "SimArena-Trace-v0")
+ENV_IDS = (
+    "SimArena-InsufficientResources-v0",
+    "SimArena-Trace-v0",
+    "SimArena-InsufficientResources-v1",
+    "SimArena-Hard-v0",
+)
+
+#: Config of the second-generation ids (keyword arguments of their registration; overridable in
+#: ``gym.make``): coarse moves per container slot, the per-container observation, the cluster-wide
+#: success rule and reward revision 1.
+V1_CONFIG: dict[str, Any] = {
+    "action_set": "coarse",
+    "edit_containers": "slots",
+    "observation": "hard",
+    "success_rule": "cluster",
+    "reward_revision": 1,
+}
+#: Config of ``SimArena-Hard-v0``: :data:`V1_CONFIG` on the hard tier, with its step budget.
+HARD_CONFIG: dict[str, Any] = {**V1_CONFIG, "scenarios": "hard-train", "max_steps": 12}
 
 if "SimArena-InsufficientResources-v0" not in registry:
     register(
@@ -38,6 +61,19 @@ if "SimArena-Trace-v0" not in registry:
     register(
         id="SimArena-Trace-v0",
         entry_point="sim_arena_gym.env.simkube_env:SimKubeTraceEnv",
+    )
+
+if "SimArena-InsufficientResources-v1" not in registry:
+    register(
+        id="SimArena-InsufficientResources-v1",
+        entry_point="sim_arena_gym.env.simkube_env:SimKubeEnv",
+        kwargs=dict(V1_CONFIG),
+    )
+if "SimArena-Hard-v0" not in registry:
+    register(
+        id="SimArena-Hard-v0",
+        entry_point="sim_arena_gym.env.simkube_env:SimKubeEnv",
+        kwargs=dict(HARD_CONFIG),
     )
 
 if TYPE_CHECKING:  # pragma: no cover

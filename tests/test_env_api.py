@@ -35,7 +35,8 @@ REQUIRED_KEYS = {
     "scenario", "ready", "pending", "total", "target", "success", "pending_reasons", "scheduling_message",
     "requests", "limits", "replicas", "action", "blocked", "reward_terms", "action_mask",
 }  # fmt: skip
-EXTRA_KEYS = {"step", "oom_killed", "throttled"}
+EXTRA_KEYS = {"step", "oom_killed", "throttled", "others_pending", "others_unready",
+              "oom_containers", "throttled_containers"}
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +114,7 @@ def test_default_config_documents_every_key() -> None:
     assert set(cfg) == {
         "backend", "backend_options", "scenarios", "cpu_step", "memory_step", "replica_step", "edit_containers",
         "caps", "reward_mode", "reward_weights", "max_steps", "observation", "action_set", "outcome_cache_size",
-        "scenario_order",
+        "scenario_order", "success_rule", "reward_revision",
     }  # fmt: skip
     assert cfg["caps"] == {"cpu": "16", "memory": "32Gi", "replicas": 100, "min_cpu": None, "min_memory": None,
                            "min_replicas": 1}  # fmt: skip

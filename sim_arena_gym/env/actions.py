@@ -206,12 +206,23 @@ class ActionSet:
         return tuple([apply_action(a, state, target, guards) for a in self.actions])
 
 
-def make_action_set(name: str, guards: Safeguards) -> ActionSet:
-    """The action set called ``name`` (see :data:`ACTION_SETS`)."""
+#: Action sets built by a factory rather than listed in :data:`ACTION_SETS` (their layout depends on
+#: ``edit_containers``): ``coarse`` (:mod:`sim_arena_gym.env.coarse_actions`).
+BUILT_ACTION_SETS: tuple[str, ...] = ("coarse",)
+
+
+def make_action_set(name: str, guards: Safeguards, edit_containers: str = "all") -> ActionSet:
+    """The action set called ``name`` (see :data:`ACTION_SETS` and :data:`BUILT_ACTION_SETS`)."""
+    if name == "coarse":
+        from sim_arena_gym.env.coarse_actions import CoarseActionSet
+
+        return CoarseActionSet(guards, edit_containers)
+    if edit_containers == "slots":
+        raise ValueError(f"edit_containers 'slots' needs action_set 'coarse', not {name!r}")
     try:
         actions = ACTION_SETS[name]
     except KeyError:
-        raise ValueError(f"action_set {name!r}: expected one of {sorted(ACTION_SETS)}") from None
+        raise ValueError(f"action_set {name!r}: expected one of {sorted([*ACTION_SETS, *BUILT_ACTION_SETS])}") from None
     return ActionSet(name, actions, guards)
 
 

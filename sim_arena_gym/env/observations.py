@@ -143,8 +143,82 @@ class DefaultObservation:
         return obs
 
 
+class HardObservation(DefaultObservation):
+    """The ``hard`` encoder: ``default`` (indices 0-14, unchanged) plus what the hard tier needs.
+
+    =====  ==============================  ========  ================================================
+    index  name                            bounds    meaning
+    =====  ==============================  ========  ================================================
+    0-14   as ``default``
+    15     ``replicas_vs_target``          [0, 4]    ``spec.replicas`` / target
+    16     ``others_present``              {0, 1}    the trace has workloads besides the target
+    17     ``others_ready``                [0, 1]    Ready pods of the other workloads / their desired
+                                                     (1 with no other workload)
+    18     ``others_pending``              [0, 1]    Pending pods of the other workloads / their desired
+    19+7k  ``c<k>_present``                {0, 1}    the pod template has a regular container in slot
+                                                     ``k`` (k = 0 .. MAX_CONTAINER_SLOTS - 1 = 2)
+    20+7k  ``c<k>_cpu_request``            [0, 4]    its CPU request / largest node's allocatable CPU
+    21+7k  ``c<k>_memory_request``         [0, 4]    its memory request / largest node's memory
+    22+7k  ``c<k>_cpu_limit``              [0, 4]    its CPU limit / node CPU (0 when unset)
+    23+7k  ``c<k>_memory_limit``           [0, 4]    its memory limit / node memory (0 when unset)
+    24+7k  ``c<k>_oom_killed``             {0, 1}    it is the OOMKilled container of the target's
+                                                     crash-looping pods (``info["oom_containers"]``)
+    25+7k  ``c<k>_throttled``              {0, 1}    it is a throttled container (CPU below usage)
+    =====  ==============================  ========  ================================================
+
+    40 features in all. Containers beyond the last slot are left out (as the ``slots`` actions do).
+    """
+
+    SLOTS = 3
+    names: tuple[str, ...] = DefaultObservation.names + (
+        "replicas_vs_target", "others_present", "others_ready", "others_pending",
+    ) + tuple(
+        f"c{k}_{f}" for k in range(3)
+        for f in ("present", "cpu_request", "memory_request", "cpu_limit", "memory_limit", "oom_killed", "throttled")
+    )  # fmt: skip
+
+    def __init__(self) -> None:
+        high = np.ones(len(self.names), dtype=np.float32)
+        high[:5] = RATIO_MAX
+        high[15] = RATIO_MAX
+        for k in range(self.SLOTS):
+            high[20 + 7 * k : 24 + 7 * k] = RATIO_MAX
+        self.space = spaces.Box(low=np.zeros_like(high), high=high, dtype=np.float32)
+        self._high = high
+
+    def encode_state(self, view: StateView, ctx: ScenarioContext) -> np.ndarray:
+        base = DefaultObservation.encode_state(self, view, ctx)
+        c = ctx.constants
+        target = c.target if c.target > 0 else 1
+        desired = view.others_desired
+        extra = [
+            min(RATIO_MAX, view.state.replicas / target),
+            1.0 if desired > 0 else 0.0,
+            view.others_ready / desired if desired > 0 else 1.0,
+            min(1.0, view.others_pending / desired) if desired > 0 else 0.0,
+        ]
+        state = view.state
+        n = len(state.cpu)
+        node_cpu = c.node_cpu_millis or 1
+        node_mem = c.node_memory_bytes or 1
+        for k in range(self.SLOTS):
+            if k < n:
+                extra.append(1.0)
+                for value, scale in (
+                    (state.cpu[k], node_cpu), (state.memory[k], node_mem),
+                    (state.cpu_limit[k], node_cpu), (state.memory_limit[k], node_mem),
+                ):  # fmt: skip
+                    extra.append(min(RATIO_MAX, (value or 0) / scale))
+                name = ctx.target.container_names[k]
+                extra.append(1.0 if name in view.oom_containers else 0.0)
+                extra.append(1.0 if name in view.throttled_containers else 0.0)
+            else:
+                extra.extend((0.0,) * 7)
+        return np.concatenate([base, np.array(extra, dtype=np.float32)])
+
+
 #: Encoders by name. Add one with :func:`register_observation`.
-OBSERVATIONS: dict[str, Callable[[], ObservationEncoder]] = {"default": DefaultObservation}
+OBSERVATIONS: dict[str, Callable[[], ObservationEncoder]] = {"default": DefaultObservation, "hard": HardObservation}
 
 
 def register_observation(name: str, factory: Callable[[], ObservationEncoder]) -> None:

@@ -29,6 +29,24 @@ refused the action; ``throttled'`` is the number of CPU-throttled pods.
     repair, not the path. Terms: ``success``, ``waste``, ``blocked``, ``throttled``, ``step_cost``.
     Defaults: ``w_success = 1``, ``w_waste = 0.5``, ``w_blocked = 0.1``, ``w_throttled = 0.2``,
     ``w_step_cost = 0.01``.
+
+Revision 1 (``config["reward_revision"] = 1``, the default of ``SimArena-InsufficientResources-v1`` and
+``SimArena-Hard-v0``; revision 0 is the formulas above, unchanged, for ``-v0``):
+
+``gradual``
+    the healthy share also counts pods *above* the target against it,
+    ``h1(s) = (min(ready, target) - max(0, total - target)) / target``, so removing an excess pod earns
+    the same progress credit as making a missing pod Ready (under revision 0 an over-replicated start
+    earns nothing for scaling down); and a ``collateral`` term
+    ``w_collateral * (u(s) - u(s'))`` with ``u = others_unready / max(1, others_desired)``, the share
+    of the other workloads' pods that are not Ready. Both are differences of a potential, so they
+    telescope and cannot be farmed. Default ``w_collateral = 1``.
+
+``penalty``
+    adds ``collateral = -w_collateral * u(s')`` on every step (like ``throttled``): damage the repair
+    does to other workloads costs while it lasts. Default ``w_collateral = 0.2``.
+
+``binary`` is the same in both revisions.
 """
 
 from __future__ import annotations
@@ -44,6 +62,16 @@ DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
     "gradual": {"progress": 1.0, "success": 1.0, "step_cost": 0.01},
     "penalty": {"success": 1.0, "waste": 0.5, "blocked": 0.1, "throttled": 0.2, "step_cost": 0.01},
 }
+
+
+#: Extra weights of revision 1, per mode (merged over :data:`DEFAULT_WEIGHTS`).
+REVISION_1_WEIGHTS: dict[str, dict[str, float]] = {
+    "binary": {},
+    "gradual": {"collateral": 1.0},
+    "penalty": {"collateral": 0.2},
+}
+#: Accepted values of ``config["reward_revision"]``.
+REWARD_REVISIONS: tuple[int, ...] = (0, 1)
 
 
 class RewardFunction(Protocol):
@@ -62,6 +90,18 @@ def healthy_share(view: StateView, target: int) -> float:
     if target <= 0:
         return 1.0
     return min(view.ready, target) / target
+
+
+def healthy_share_v1(view: StateView, target: int) -> float:
+    """Revision 1: ``(min(ready, target) - max(0, total - target)) / target`` (1.0 for a target of 0)."""
+    if target <= 0:
+        return 1.0
+    return (min(view.ready, target) - max(0, view.total - target)) / target
+
+
+def unready_share(view: StateView) -> float:
+    """Share of the other workloads' desired pods that are not Ready, in [0, 1] (0 with none)."""
+    return view.others_unready / view.others_desired if view.others_desired > 0 else 0.0
 
 
 def waste(view: StateView, ctx: ScenarioContext, guards: Safeguards) -> float:
@@ -86,8 +126,9 @@ def waste(view: StateView, ctx: ScenarioContext, guards: Safeguards) -> float:
 class BinaryReward:
     name = "binary"
 
-    def __init__(self, weights: Mapping[str, float], guards: Safeguards) -> None:
+    def __init__(self, weights: Mapping[str, float], guards: Safeguards, revision: int = 0) -> None:
         self.weights = dict(weights)
+        self.revision = revision
 
     def __call__(
         self, prev: StateView, cur: StateView, blocked: bool, ctx: ScenarioContext
@@ -99,27 +140,42 @@ class BinaryReward:
 class GradualReward:
     name = "gradual"
 
-    def __init__(self, weights: Mapping[str, float], guards: Safeguards) -> None:
+    def __init__(self, weights: Mapping[str, float], guards: Safeguards, revision: int = 0) -> None:
         self.weights = dict(weights)
+        self.revision = revision
         self._progress = float(weights["progress"])
         self._success = float(weights["success"])
         self._step = float(weights["step_cost"])
+        self._collateral = float(weights.get("collateral", 0.0))
+
+    def potential(self, view: StateView, ctx: ScenarioContext) -> float:
+        """The shaping potential whose differences are the progress (and collateral) terms."""
+        target = ctx.constants.target
+        if self.revision == 0:
+            return self._progress * healthy_share(view, target)
+        return self._progress * healthy_share_v1(view, target) - self._collateral * unready_share(view)
 
     def __call__(
         self, prev: StateView, cur: StateView, blocked: bool, ctx: ScenarioContext
     ) -> tuple[float, dict[str, float]]:
         target = ctx.constants.target
-        progress = self._progress * (healthy_share(cur, target) - healthy_share(prev, target))
         success = self._success if cur.success else 0.0
         step = -self._step
-        return progress + success + step, {"progress": progress, "success": success, "step_cost": step}
+        if self.revision == 0:
+            progress = self._progress * (healthy_share(cur, target) - healthy_share(prev, target))
+            return progress + success + step, {"progress": progress, "success": success, "step_cost": step}
+        progress = self._progress * (healthy_share_v1(cur, target) - healthy_share_v1(prev, target))
+        collateral = self._collateral * (unready_share(prev) - unready_share(cur))
+        terms = {"progress": progress, "collateral": collateral, "success": success, "step_cost": step}
+        return progress + collateral + success + step, terms
 
 
 class PenaltyReward:
     name = "penalty"
 
-    def __init__(self, weights: Mapping[str, float], guards: Safeguards) -> None:
+    def __init__(self, weights: Mapping[str, float], guards: Safeguards, revision: int = 0) -> None:
         self.weights = dict(weights)
+        self.revision = revision
         self._guards = guards
         self._w = {k: float(v) for k, v in weights.items()}
 
@@ -140,22 +196,32 @@ class PenaltyReward:
             "throttled": throttled,
             "step_cost": step,
         }
-        return success + waste_term + blocked_term + throttled + step, terms
+        if self.revision == 0:
+            return success + waste_term + blocked_term + throttled + step, terms
+        collateral = -w["collateral"] * unready_share(cur)
+        terms["collateral"] = collateral
+        return success + waste_term + blocked_term + throttled + collateral + step, terms
 
 
 #: Reward modes by name.
-REWARDS: dict[str, Callable[[Mapping[str, float], Safeguards], RewardFunction]] = {
+REWARDS: dict[str, Callable[..., RewardFunction]] = {
     "binary": BinaryReward,
     "gradual": GradualReward,
     "penalty": PenaltyReward,
 }
 
 
-def make_reward(name: str, guards: Safeguards, weights: Mapping[str, float] | None = None) -> RewardFunction:
-    """The reward mode ``name`` with ``weights`` overriding its defaults."""
+def make_reward(
+    name: str, guards: Safeguards, weights: Mapping[str, float] | None = None, revision: int = 0
+) -> RewardFunction:
+    """The reward mode ``name`` (formulas of ``revision``) with ``weights`` overriding its defaults."""
     if name not in REWARDS:
         raise ValueError(f"reward_mode {name!r}: expected one of {sorted(REWARDS)}")
+    if revision not in REWARD_REVISIONS or isinstance(revision, bool):
+        raise ValueError(f"reward_revision {revision!r}: expected one of {list(REWARD_REVISIONS)}")
     merged = dict(DEFAULT_WEIGHTS.get(name, {}))
+    if revision == 1:
+        merged.update(REVISION_1_WEIGHTS.get(name, {}))
     for key, value in (weights or {}).items():
         if key not in merged:
             raise ValueError(
@@ -164,4 +230,4 @@ def make_reward(name: str, guards: Safeguards, weights: Mapping[str, float] | No
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError(f"reward_weights[{key!r}] {value!r}: expected a number")
         merged[key] = float(value)
-    return REWARDS[name](merged, guards)
+    return REWARDS[name](merged, guards, revision)

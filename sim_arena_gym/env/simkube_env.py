@@ -22,6 +22,7 @@ from sim_arena_gym.env.state import (
     OutcomeCache,
     ScenarioConstants,
     ScenarioContext,
+    SUCCESS_RULES,
     StateView,
     build_context,
     build_view,
@@ -167,7 +168,9 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
         - ``memory_step`` (``"256Mi"``): memory request change per action, per container.
         - ``replica_step`` (``1``): replicas change per action.
         - ``edit_containers`` (``"all"``): ``"all"`` regular containers of the pod template change
-          together, or only the ``"first"``.
+          together, or only the ``"first"``, or (``action_set="coarse"`` only) ``"slots"``: one action
+          per container slot (:data:`~sim_arena_gym.env.coarse_actions.MAX_CONTAINER_SLOTS`), masked
+          where the pod template has no such container.
         - ``caps``: safeguards. ``cpu`` (``"16"``) and ``memory`` (``"32Gi"``): most a container may
           request; ``replicas`` (``100``): most replicas; ``min_cpu`` / ``min_memory`` (``None`` = one
           step) and ``min_replicas`` (``1``): the floors. Given keys are merged into the defaults.
@@ -177,7 +180,12 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
           (:data:`sim_arena_gym.env.rewards.DEFAULT_WEIGHTS`).
         - ``max_steps`` (``20``): step budget; the episode is truncated after it.
         - ``observation`` (``"default"``): observation encoder name.
-        - ``action_set`` (``"default"``): ``"default"`` (7 actions) or ``"requests"`` (no replicas).
+        - ``action_set`` (``"default"``): ``"default"`` (7 actions), ``"requests"`` (no replicas) or
+          ``"coarse"`` (fine and proportional moves, :mod:`sim_arena_gym.env.coarse_actions`).
+        - ``success_rule`` (``"target"``): ``"target"`` (the target workload alone) or ``"cluster"``
+          (also no throttled target pod, and every other workload with all its pods Ready).
+        - ``reward_revision`` (``0``): ``0`` (the ``-v0`` formulas) or ``1`` (excess pods count in
+          ``gradual``, collateral damage to other workloads costs; :mod:`sim_arena_gym.env.rewards`).
         - ``outcome_cache_size`` (``65536``): simulated states memoised per env (0 disables); sized for
           a whole split under a random agent (about 700 bytes an entry, see ``cache_info()["bytes"]``).
         - ``scenario_order`` (``"random"``): how a reset without ``options["scenario"]`` picks the
@@ -208,6 +216,8 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
             "action_set": "default",
             "outcome_cache_size": 65536,
             "scenario_order": "random",
+            "success_rule": "target",
+            "reward_revision": 0,
         }
 
     def __init__(self, config: Mapping[str, Any] | None = None, render_mode: str | None = None, **overrides: Any) -> None:
@@ -217,8 +227,10 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode {render_mode!r}: expected None or one of {self.metadata['render_modes']}")
         self.render_mode = render_mode
-        if cfg["edit_containers"] not in ("all", "first"):
-            raise ValueError(f"edit_containers {cfg['edit_containers']!r}: expected 'all' or 'first'")
+        if cfg["edit_containers"] not in ("all", "first", "slots"):
+            raise ValueError(f"edit_containers {cfg['edit_containers']!r}: expected 'all', 'first' or 'slots'")
+        if cfg["success_rule"] not in SUCCESS_RULES:
+            raise ValueError(f"success_rule {cfg['success_rule']!r}: expected one of {list(SUCCESS_RULES)}")
         max_steps = cfg["max_steps"]
         if not isinstance(max_steps, int) or isinstance(max_steps, bool) or max_steps < 1:
             raise ValueError(f"max_steps {max_steps!r}: expected a positive integer")
@@ -226,9 +238,11 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
         self.safeguards = Safeguards.from_config(
             cpu_step=cfg["cpu_step"], memory_step=cfg["memory_step"], replica_step=cfg["replica_step"], caps=cfg["caps"]
         )
-        self._actions = make_action_set(cfg["action_set"], self.safeguards)
+        self._actions = make_action_set(cfg["action_set"], self.safeguards, cfg["edit_containers"])
         self._encoder = make_observation(cfg["observation"])
-        self._reward = make_reward(cfg["reward_mode"], self.safeguards, cfg["reward_weights"])
+        self._reward = make_reward(
+            cfg["reward_mode"], self.safeguards, cfg["reward_weights"], cfg["reward_revision"]
+        )
         self._cache = OutcomeCache(cfg["outcome_cache_size"])
         self._scenarios: tuple[Scenario, ...] = tuple(resolve_scenarios(cfg["scenarios"]))
         self._by_id = {s.id: i for i, s in enumerate(self._scenarios)}
@@ -500,6 +514,15 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
             self._cache.put(key, view.record)
         return view
 
+    @property
+    def reward_function(self) -> Any:
+        """The reward function (``name``, ``weights``, ``revision``; call it as ``reward_of`` does)."""
+        return self._reward
+
+    def reward_of(self, prev: StateView, cur: StateView, blocked: bool = False) -> tuple[float, dict[str, float]]:
+        """The reward (and terms) of a step from ``prev`` to ``cur`` in the current scenario (planners)."""
+        return self._reward(prev, cur, blocked, self.context)
+
     def current_trace(self) -> Trace:
         """The trace with the current edits written into the workload (a valid SimKube trace)."""
         if self._view is None or self._ctx is None:
@@ -533,6 +556,7 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
                 self._scenarios[index],
                 edit_containers=self.config["edit_containers"],
                 replicas_cap=self.safeguards.replicas_max,
+                success_rule=self.config["success_rule"],
             )
             self._contexts[index] = ctx
         return ctx
@@ -603,6 +627,10 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
             "step": self._step,
             "oom_killed": view.oom_killed,
             "throttled": view.throttled,
+            "others_pending": view.others_pending,
+            "others_unready": view.others_unready,
+            "oom_containers": list(view.oom_containers),
+            "throttled_containers": list(view.throttled_containers),
         }
         oracle_steps = ctx.scenario.oracle_steps
         if oracle_steps is not None:

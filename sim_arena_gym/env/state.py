@@ -80,11 +80,13 @@ class ScenarioContext:
         initial: the edit state found in the trace (the workload's last applied spec).
         constants: normalising constants.
         floors: per container (same order as ``target.container_names``), the usage floor.
+        success_rule: ``"target"`` (the target workload alone decides success) or ``"cluster"`` (the
+            target must also have no throttled pod, and every other workload all its pods Ready).
     """
 
     __slots__ = (
         "index", "scenario", "trace", "target", "initial", "constants", "floors", "workload_key",
-        "_editor", "_initial_pods",
+        "_editor", "_initial_pods", "success_rule",
     )  # fmt: skip
 
     def __init__(
@@ -96,8 +98,10 @@ class ScenarioContext:
         initial: EditState,
         constants: ScenarioConstants,
         floors: tuple[ContainerFloor, ...],
+        success_rule: str = "target",
     ) -> None:
         self.index = index
+        self.success_rule = success_rule
         self.scenario = scenario
         self.trace = trace
         self.target = target
@@ -246,8 +250,12 @@ def load_scenario_trace(scenario: Scenario) -> Trace:
     return load_trace_cached(scenario.trace_path)
 
 
+#: Values of the ``success_rule`` config key (see :class:`ScenarioContext`).
+SUCCESS_RULES: tuple[str, ...] = ("target", "cluster")
+
+
 def build_context(
-    index: int, scenario: Scenario, *, edit_containers: str, replicas_cap: int
+    index: int, scenario: Scenario, *, edit_containers: str, replicas_cap: int, success_rule: str = "target"
 ) -> ScenarioContext:
     """Load ``scenario`` and derive its context. Raises ``TraceError`` for a bad trace or workload."""
     from sim_arena_gym.trace.errors import WorkloadError
@@ -298,7 +306,7 @@ def build_context(
         )
         for n in names
     )
-    return ScenarioContext(index, scenario, trace, target, initial, constants, floors)
+    return ScenarioContext(index, scenario, trace, target, initial, constants, floors, success_rule)
 
 
 def _opt(value: object, parse: Any) -> int | None:
@@ -318,7 +326,17 @@ class StateView:
         ready, pending, total: pods of the target workload (Running+Ready, Pending, non-terminal).
         oom_killed: Running pods not Ready because a container is OOMKilled (CrashLoopBackOff).
         throttled: Ready pods whose CPU request is below the usage floor.
-        success: exactly ``target`` pods Ready, none Pending, no other pod left.
+        success: exactly ``target`` pods Ready, none Pending, no other pod left (with the ``cluster``
+            success rule also: no throttled target pod, ``others_unready == 0`` and ``others_pending == 0``).
+        others_desired: pods the other workloads of the trace want (sum of their desired replicas).
+        others_ready: of those, pods Running and Ready (at most each workload's desired).
+        others_pending: Pending pods of the other workloads.
+        others_unready: ``others_desired - others_ready`` (pods the other workloads miss).
+        oom_containers: names of the target's containers that are OOMKilled, as ``kubectl describe
+            pod`` shows them (memory limit, or request without a limit, below the usage floor), listed
+            only while some target pod is OOMKilled; ``()`` otherwise.
+        throttled_containers: likewise, the containers whose CPU request is below the floor, while
+            some target pod is throttled.
         pending_reasons: distinct pending reasons, sorted (``("Insufficient cpu",)``).
         scheduling_message: FailedScheduling message of a Pending target pod (``""`` if none).
         free_cpu_fraction, free_memory_fraction: unrequested share of the cluster's allocatable.
@@ -342,6 +360,8 @@ class StateView:
         "oom_killed", "throttled", "success", "pending_reasons", "scheduling_message", "free_cpu_fraction",
         "free_memory_fraction", "pod_cpu_millis", "pod_memory_bytes", "requests", "limits", "_moves", "mask",
         "mask_array", "obs",
+        "others_desired", "others_ready", "others_pending", "others_unready", "oom_containers",
+        "throttled_containers",
     )  # fmt: skip
 
     state: EditState
@@ -352,6 +372,12 @@ class StateView:
     oom_killed: int
     throttled: int
     success: bool
+    others_desired: int
+    others_ready: int
+    others_pending: int
+    others_unready: int
+    oom_containers: tuple[str, ...]
+    throttled_containers: tuple[str, ...]
     pending_reasons: tuple[str, ...]
     scheduling_message: str
     free_cpu_fraction: float
@@ -413,7 +439,8 @@ class StateView:
                 self.plain, self.ready, self.pending, self.total, self.oom_killed, self.throttled, self.success,
                 self.pending_reasons, self.scheduling_message, self.free_cpu_fraction, self.free_memory_fraction,
                 self.pod_cpu_millis, self.pod_memory_bytes, self.requests, self.limits, self.moves, self.mask,
-                self.mask_array, self.obs,
+                self.mask_array, self.obs, self.others_desired, self.others_ready, self.others_pending,
+                self.others_unready, self.oom_containers, self.throttled_containers,
             )  # fmt: skip
         return found
 
@@ -426,7 +453,8 @@ class StateView:
             view.plain, view.ready, view.pending, view.total, view.oom_killed, view.throttled, view.success,
             view.pending_reasons, view.scheduling_message, view.free_cpu_fraction, view.free_memory_fraction,
             view.pod_cpu_millis, view.pod_memory_bytes, view.requests, view.limits, view._moves, view.mask,
-            view.mask_array, view.obs,
+            view.mask_array, view.obs, view.others_desired, view.others_ready, view.others_pending,
+            view.others_unready, view.oom_containers, view.throttled_containers,
         ) = record  # fmt: skip
         view.state = _tuple_new(EditState, view.plain)
         view._outcome = None
@@ -481,6 +509,20 @@ def build_view(
     view.oom_killed = int(wl.crashlooping)
     view.throttled = int(wl.throttled)
     view.success = bool(wl.ready == target and wl.pending == 0 and wl.total == target)
+    others_desired = others_ready = others_pending = 0
+    for key, other in outcome.workloads.items():
+        if key != ctx.workload_key:
+            others_desired += other.desired
+            others_ready += other.ready if other.ready < other.desired else other.desired
+            others_pending += other.pending
+    view.others_desired = others_desired
+    view.others_ready = others_ready
+    view.others_pending = others_pending
+    view.others_unready = others_desired - others_ready
+    view.oom_containers = _below_floor(ctx, state, "memory") if view.oom_killed else ()
+    view.throttled_containers = _below_floor(ctx, state, "cpu") if view.throttled else ()
+    if ctx.success_rule == "cluster" and view.success:
+        view.success = wl.throttled == 0 and others_ready == others_desired and others_pending == 0
     view.pending_reasons = tuple(sorted(wl.pending_reasons))
     view.scheduling_message = wl.scheduling_message
     alloc_cpu = alloc_mem = used_cpu = used_mem = 0
@@ -506,6 +548,22 @@ def build_view(
     view.obs = obs
     view._record = None
     return view
+
+
+def _below_floor(ctx: ScenarioContext, state: EditState, resource: str) -> tuple[str, ...]:
+    """Names of the containers whose ``resource`` is below their usage floor, by the simulator's rule
+    (memory: the limit, or the request without one; CPU: the request)."""
+    out = []
+    for i, (name, floor) in enumerate(zip(ctx.target.container_names, ctx.floors)):
+        if resource == "memory":
+            value = state.memory_limit[i] if state.memory_limit[i] is not None else state.memory[i]
+            low = floor.memory_bytes
+        else:
+            value = state.cpu[i] if state.cpu[i] is not None else state.cpu_limit[i]
+            low = floor.cpu_millis
+        if low is not None and value is not None and value < low:
+            out.append(name)
+    return tuple(out)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -13,6 +13,7 @@ import math
 from typing import Iterable, Sequence
 
 from sim_arena_gym.scenarios.families import FAMILIES, FAMILY_NAMES, FamilyDraft, Rand
+from sim_arena_gym.scenarios.hard_families import HARD_FAMILIES, HARD_FAMILY_NAMES
 from sim_arena_gym.scenarios.model import NodePool, Scenario
 from sim_arena_gym.trace import builders
 from sim_arena_gym.trace.model import Trace
@@ -20,6 +21,10 @@ from sim_arena_gym.trace.refs import WorkloadRef
 
 #: The generated set committed under ``traces/``: ``generate_scenarios(**DEFAULT_PRESET)``.
 DEFAULT_PRESET: dict[str, float | int] = {"count": 120, "seed": 2025, "split_ratio": 0.8}
+#: The hard tier committed under ``traces/``: ``generate_hard_scenarios(**HARD_PRESET)``.
+HARD_PRESET: dict[str, float | int] = {"count": 60, "seed": 2026, "split_ratio": 0.8}
+#: Splits of the hard tier (kept apart from ``train`` / ``test`` so that ``-v0`` sees the same sets).
+HARD_SPLITS: dict[str, str] = {"train": "hard-train", "test": "hard-test"}
 #: Ids of the four canonical demo scenarios, in order.
 CANONICAL_IDS: tuple[str, ...] = (
     "canonical-very-bad-cpu",
@@ -39,10 +44,10 @@ def scenario_seed(master_seed: int, position: int) -> int:
 
 def draft_scenario(family: str, seed: int) -> FamilyDraft:
     """The family's draft for ``seed``; ``ValueError`` for an unknown family."""
-    try:
-        template = FAMILIES[family]
-    except KeyError:
-        raise ValueError(f"unknown scenario family {family!r}; known: {', '.join(FAMILY_NAMES)}") from None
+    template = FAMILIES.get(family) or HARD_FAMILIES.get(family)
+    if template is None:
+        known = ", ".join((*FAMILY_NAMES, *HARD_FAMILY_NAMES))
+        raise ValueError(f"unknown scenario family {family!r}; known: {known}")
     return template(Rand(seed))
 
 
@@ -122,6 +127,29 @@ def generate_scenarios(
             )
         )
     return out
+
+
+def generate_hard_scenarios(count: int, seed: int, *, split_ratio: float = 0.8) -> list[tuple[Scenario, Trace]]:
+    """``count`` hard-tier scenarios cycling through :data:`HARD_FAMILY_NAMES`, as
+    :func:`generate_scenarios` does (seeds :func:`scenario_seed`, split rule :func:`split_of`), with ids
+    ``"hard-<family>-<k:03d>"`` and splits ``hard-train`` / ``hard-test``."""
+    names = list(HARD_FAMILY_NAMES)
+    if count < 0:
+        raise ValueError(f"count must be >= 0, got {count}")
+    sizes = {name: len(range(i, count, len(names))) for i, name in enumerate(names)}
+    out: list[tuple[Scenario, Trace]] = []
+    for i in range(count):
+        family = names[i % len(names)]
+        k = i // len(names)
+        split = HARD_SPLITS[split_of(k, sizes[family], split_ratio)]
+        out.append(generate_one(family, scenario_seed(seed, i), id=f"hard-{family}-{k:03d}", split=split))
+    return out
+
+
+def hard_scenarios() -> list[tuple[Scenario, Trace]]:
+    """The committed hard tier: ``generate_hard_scenarios(**HARD_PRESET)``."""
+    p = HARD_PRESET
+    return generate_hard_scenarios(int(p["count"]), int(p["seed"]), split_ratio=float(p["split_ratio"]))
 
 
 def default_scenarios() -> list[tuple[Scenario, Trace]]:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from sim_arena_gym.scenarios.families import FAMILY_NAMES
+from sim_arena_gym.scenarios.hard_families import HARD_FAMILY_NAMES
 from sim_arena_gym.scenarios.model import Scenario, parse_node_pools
 from sim_arena_gym.trace.errors import TraceError
 from sim_arena_gym.trace.refs import WorkloadRef
@@ -36,15 +37,19 @@ INDEX_FORMAT = "sim-arena-scenarios/v1"
 INDEX_NAME = "index.json"
 #: Environment variable naming the traces folder (default: the repository's ``traces/``).
 TRACES_ENV = "SIM_ARENA_TRACES"
-#: Splits an entry may declare.
-SPLITS = ("train", "test", "canonical")
-#: Names :func:`load_scenario_set` accepts besides a path.
-SCENARIO_SETS = ("train", "test", "canonical", "all")
-#: Families an entry may name: the generator's plus ``custom`` for hand-made scenarios.
-KNOWN_FAMILIES = (*FAMILY_NAMES, "custom")
+#: Splits an entry may declare (``hard-*``: the hard tier, ``SimArena-Hard-v0``).
+SPLITS = ("train", "test", "canonical", "hard-train", "hard-test")
+#: Names :func:`load_scenario_set` accepts besides a path. ``all`` is the first tier (canonical, train
+#: and test, what ``-v0`` always meant); ``hard`` is both hard splits.
+SCENARIO_SETS = ("train", "test", "canonical", "all", "hard-train", "hard-test", "hard")
+#: Families an entry may name: the generator's (both tiers) plus ``custom`` for hand-made scenarios.
+KNOWN_FAMILIES = (*FAMILY_NAMES, *HARD_FAMILY_NAMES, "custom")
+#: Reward modes an entry's ``oracle_return`` may list.
+_RETURN_MODES = ("binary", "gradual", "penalty")
 
 _REQUIRED = ("id", "file", "family", "workload", "nodes")
-_OPTIONAL = ("split", "target", "usage_floors", "seed", "oracle_steps", "description", "simkube_mode")
+_OPTIONAL = ("split", "target", "usage_floors", "seed", "oracle_steps", "description", "simkube_mode",
+             "oracle_return")
 
 
 class ScenarioIndexError(TraceError):
@@ -156,6 +161,14 @@ def scenario_from_entry(entry: Mapping[str, Any], base_dir: Path, *, check_file:
     simkube_mode = entry.get("simkube_mode", True)
     if not isinstance(simkube_mode, bool):
         raise ValueError(f"simkube_mode must be true or false, got {simkube_mode!r}")
+    oracle_return = entry.get("oracle_return")
+    if oracle_return is not None:
+        if not isinstance(oracle_return, Mapping) or not set(oracle_return) <= set(_RETURN_MODES) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in oracle_return.values()
+        ):
+            raise ValueError(f"oracle_return must map reward modes {list(_RETURN_MODES)} to numbers, "
+                             f"got {oracle_return!r}")
+        oracle_return = {str(k): float(v) for k, v in oracle_return.items()}
     return Scenario(
         id=sid,
         trace_path=trace_path,
@@ -169,6 +182,7 @@ def scenario_from_entry(entry: Mapping[str, Any], base_dir: Path, *, check_file:
         oracle_steps=_optional_int(entry, "oracle_steps", minimum=0),
         description=description,
         simkube_mode=simkube_mode,
+        oracle_return=oracle_return,
     )
 
 
@@ -218,7 +232,11 @@ def load_scenario_set(name: str | os.PathLike[str] = "train") -> list[Scenario]:
                 file=str(default_index_path()),
             )
         scenarios = load_index(default_index_path())
-        if name != "all":
+        if name == "all":
+            scenarios = [s for s in scenarios if s.split in ("train", "test", "canonical") or s.split is None]
+        elif name == "hard":
+            scenarios = [s for s in scenarios if s.split in ("hard-train", "hard-test")]
+        else:
             scenarios = [s for s in scenarios if s.split == name]
         if not scenarios:
             raise ScenarioIndexError(f"no scenarios in set {name!r}", file=str(default_index_path()))
@@ -259,6 +277,7 @@ def scenario_entry(scenario: Scenario, base_dir: Path) -> dict[str, Any]:
         "oracle_steps": scenario.oracle_steps,
         "description": scenario.description,
         **({} if scenario.simkube_mode else {"simkube_mode": False}),
+        **({} if scenario.oracle_return is None else {"oracle_return": dict(scenario.oracle_return)}),
     }
 
 

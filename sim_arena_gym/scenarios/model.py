@@ -77,6 +77,7 @@ class Scenario:
         simkube_mode: apply SimKube's driver mutations to replayed pods (``type=virtual`` nodeSelector
             and the ``kwok-provider`` toleration). Turn off for plain node pools.
         trace: the trace itself, when built in memory (takes precedence over ``trace_path``).
+        oracle_return: per reward mode, the return-maximising oracle's return (hard tier), if known.
     """
 
     id: str
@@ -92,6 +93,7 @@ class Scenario:
     description: str = ""
     simkube_mode: bool = True
     trace: Any = None
+    oracle_return: Mapping[str, float] | None = None
 
     def with_trace(self, trace: Any) -> "Scenario":
         """The same scenario over another (e.g. edited) trace held in memory."""
