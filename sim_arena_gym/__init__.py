@@ -9,9 +9,10 @@ it for you):
   (``scenarios="train"`` by default; ``"test"``, ``"canonical"``, ``"all"`` or an index path).
 - ``SimArena-Trace-v0``: one scenario built from your own trace,
   ``gym.make("SimArena-Trace-v0", trace="my.sktrace", workload="ns/name", nodes={...}, target=4)``.
-- ``SimArena-InsufficientResources-v1``: the same scenario sets with the ``coarse`` action set edited
-  per container slot, the ``hard`` observation, the ``cluster`` success rule and reward revision 1
-  (:data:`V1_CONFIG`).
+- ``SimArena-Coarse-v0``: the same scenario sets with the ``coarse`` action set edited per container
+  slot, the ``hard`` observation, the ``cluster`` success rule and reward revision 1
+  (:data:`V1_CONFIG`). It is not called ``SimArena-InsufficientResources-v1``: Gymnasium would then
+  warn on every ``gym.make`` of ``-v0`` that it is out of date, and ``-v0`` stays as it was.
 - ``SimArena-Hard-v0``: ``V1_CONFIG`` on the hard tier (``scenarios="hard-train"``; ``"hard-test"``
   for evaluation), where the heuristic falls short (``docs/HARD_TIER.md``).
 
@@ -35,7 +36,7 @@ __all__ = ["SimKubeEnv", "SimKubeTraceEnv", "__version__"]
 ENV_IDS = (
     "SimArena-InsufficientResources-v0",
     "SimArena-Trace-v0",
-    "SimArena-InsufficientResources-v1",
+    "SimArena-Coarse-v0",
     "SimArena-Hard-v0",
 )
 
@@ -63,9 +64,9 @@ if "SimArena-Trace-v0" not in registry:
         entry_point="sim_arena_gym.env.simkube_env:SimKubeTraceEnv",
     )
 
-if "SimArena-InsufficientResources-v1" not in registry:
+if "SimArena-Coarse-v0" not in registry:
     register(
-        id="SimArena-InsufficientResources-v1",
+        id="SimArena-Coarse-v0",
         entry_point="sim_arena_gym.env.simkube_env:SimKubeEnv",
         kwargs=dict(V1_CONFIG),
     )

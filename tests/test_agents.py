@@ -50,6 +50,7 @@ def play(env: gym.Env, name: str, sid: str, **kwargs: Any) -> tuple[list[dict[st
 def test_registry() -> None:
     assert agents.available() == [
         "noop", "random", "always_bump_cpu", "always_bump_memory", "scale_replicas", "heuristic", "oracle",
+        "sre", "oracle_return",
     ]  # fmt: skip
     assert set(agents.describe()) == set(agents.available())
     with pytest.raises(ValueError, match="unknown policy 'greedy'; available: noop, random"):
@@ -122,10 +123,10 @@ def test_random_respects_the_mask_and_its_seed(env: gym.Env) -> None:
 def test_each_policy_leaves_a_different_trace(env: gym.Env) -> None:
     sid = "canonical-mixed-errors"
     traces = {name: play(env, name, sid, **({"seed": 0} if name == "random" else {}))[1] for name in agents.available()}
-    distinct = [n for n in agents.available() if n != "oracle"]
+    distinct = [n for n in agents.available() if n not in ("oracle", "oracle_return", "sre")]
     assert len({traces[n] for n in distinct}) == len(distinct)
-    # The oracle and the heuristic both find the scenario's one shortest repair.
-    assert traces["oracle"] == traces["heuristic"]
+    # The oracles and the heuristics all find the scenario's one shortest repair.
+    assert traces["oracle"] == traces["heuristic"] == traces["oracle_return"] == traces["sre"]
 
 
 def test_heuristic_respects_usage_floors(env: gym.Env) -> None:

@@ -70,7 +70,8 @@ def test_demo_runs(capsys: pytest.CaptureFixture[str]) -> None:
 def test_agents_and_scenarios_listings(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["agents"]) == 0
     names = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
-    assert names == ["noop", "random", "always_bump_cpu", "always_bump_memory", "scale_replicas", "heuristic", "oracle"]
+    assert names == ["noop", "random", "always_bump_cpu", "always_bump_memory", "scale_replicas", "heuristic", "oracle",
+                     "sre", "oracle_return"]
     assert main(["scenarios", "--set", "canonical"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split()[:5] == ["ID", "FAMILY", "SPLIT", "TARGET", "ORACLE"]

@@ -30,7 +30,7 @@ refused the action; ``throttled'`` is the number of CPU-throttled pods.
     Defaults: ``w_success = 1``, ``w_waste = 0.5``, ``w_blocked = 0.1``, ``w_throttled = 0.2``,
     ``w_step_cost = 0.01``.
 
-Revision 1 (``config["reward_revision"] = 1``, the default of ``SimArena-InsufficientResources-v1`` and
+Revision 1 (``config["reward_revision"] = 1``, the default of ``SimArena-Coarse-v0`` and
 ``SimArena-Hard-v0``; revision 0 is the formulas above, unchanged, for ``-v0``):
 
 ``gradual``
