@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections import OrderedDict
 from typing import Any
 
+from agents.oracle import OraclePolicy
 from sim_arena_gym.env.actions import EditState
 from sim_arena_gym.env.rewards import waste
 
 
-class ReturnOraclePolicy:
+class ReturnOraclePolicy(OraclePolicy):
     """Best-first (A*) search for the action sequence of highest return within the steps left.
 
     Nodes are :class:`~sim_arena_gym.env.actions.EditState` values reached through
@@ -54,41 +54,14 @@ class ReturnOraclePolicy:
 
     def __init__(self, env: Any, max_states: int = 1_500_000, cache_size: int = 200_000,
                  penalty_states: int = 30_000, second_pass_states: int = 10_000) -> None:
-        self.env = env
-        self.max_states = max_states
+        super().__init__(env, max_states=max_states, cache_size=cache_size)
         self.second_pass_states = second_pass_states
         self.penalty_states = penalty_states
-        self._cache: OrderedDict[tuple[str, EditState], Any] = OrderedDict()
-        self._cache_size = cache_size
-        u = env.unwrapped
-        self._noop = u.action_index("noop")
-        self._moves = [i for i, n in enumerate(u.action_names) if n != "noop"]
-        self._plan: tuple[str, list[EditState], list[int]] | None = None
-        self.last_search_states = 0
         self.last_search_exact = True
         self.last_plan_return: float | None = None
 
-    def act(self, observation: Any, info: dict[str, Any]) -> int:
-        u = self.env.unwrapped
-        if info.get("success") or u.view.success:
-            return self._noop
-        sid = u.scenario.id
-        state = u.edit_state
-        plan = self._plan
-        if plan is not None and plan[0] == sid:
-            states, actions = plan[1], plan[2]
-            if states and states[0] == state and actions:
-                states.pop(0)
-                return actions.pop(0)
-        found = self.plan(state, max(1, u.max_steps - u.steps_taken))
-        if not found:
-            self._plan = None
-            return self._noop
-        states, actions = found
-        self._plan = (sid, states[1:], actions[1:])
-        return actions[0]
-
     # ------------------------------------------------------------------------------------------------
+    # act() is OraclePolicy's: follow the plan while the env is where it expects, re-plan otherwise.
 
     def plan(
         self, start: EditState, max_depth: int, seed_actions: list[int] | None = None
@@ -308,16 +281,6 @@ class ReturnOraclePolicy:
             return best
 
         return penalty_bound
-
-    def _simulate(self, sid: str, state: EditState) -> Any:
-        key = (sid, state)
-        view = self._cache.get(key)
-        if view is None:
-            view = self.env.unwrapped.simulate(state)
-            self._cache[key] = view
-            if len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
-        return view
 
 
 #: Reward modes :func:`oracle_record` measures.

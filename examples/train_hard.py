@@ -122,6 +122,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="train also on N more generated hard scenarios (seed --extra-seed, ids extra-*), "
                              "never on the test split")
     parser.add_argument("--extra-seed", type=int, default=7077)
+    parser.add_argument("--baselines", default="sre,random,oracle_return",
+                        help="comma-separated agents evaluated on --eval-scenarios for the summary")
     parser.add_argument("--n-envs", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, required=True, help="folder for model.zip, curve.csv, summary.json")
@@ -171,7 +173,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     model.save(args.out / "model")
     final = callback.rows[-1]
     baselines: dict[str, tuple[float, float]] = {}
-    for name in ("sre", "random", "oracle_return"):
+    for name in [n for n in args.baselines.split(",") if n]:
         policy = agents.make(name, env=test_env, **({"seed": args.seed} if name == "random" else {}))
         baselines[name] = play(test_env, policy.act, test_ids)
     summary = {

@@ -66,3 +66,16 @@ def test_train_rllib_example_runs_on_a_local_ray_instance() -> None:
     assert lines[1].startswith("iter    1 steps ")
     assert "canonical success " in lines[1] and "(4 episodes, mean steps " in lines[1]
     assert lines[-1].startswith("done: ")
+
+
+def test_train_hard_smoke(tmp_path: Path) -> None:
+    import json
+
+    out = run_example("examples/train_hard.py", "--timesteps", "512", "--eval-every", "512", "--n-envs", "1",
+                      "--baselines", "sre", "--out", str(tmp_path / "run"))
+    assert "wrote" in out
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["timesteps"] == 512 and summary["test_scenarios"] == 12
+    assert set(summary) >= {"maskable_ppo", "sre", "train_seconds"}
+    rows = (tmp_path / "run" / "curve.csv").read_text().splitlines()
+    assert rows[0] == "steps,seconds,test_success,test_return,train_success,train_return" and len(rows) == 2

@@ -170,7 +170,7 @@ def test_hard_observation_is_bounded_and_documented() -> None:
 def test_oom_containers_name_the_container_below_its_floor() -> None:
     scenario = deployment_scenario("oom", replicas=2, containers=[
         builders.container("app", cpu="1", memory="2Gi"), builders.container("cache", cpu="500m", memory="4Gi")],
-        floors={"app": {"memory": "1Gi"}, "cache": {"memory": "3Gi"}})
+        floors={"app": {"memory": "1Gi"}, "cache": {"memory": "3500Mi"}})
     env = gym.make("SimArena-Hard-v0", scenarios=[scenario])
     env.reset()
     names = env.unwrapped.action_names
