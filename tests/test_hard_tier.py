@@ -205,6 +205,9 @@ def test_index_lists_the_hard_tier_with_oracle_returns() -> None:
         assert set(s.oracle_return or {}) == {"binary", "gradual", "penalty"}
         assert s.oracle_return["binary"] == 1.0
     assert len(load_scenario_set("all")) == 124  # -v0's sets are unchanged
+    env = gym.make("SimArena-Hard-v0", scenarios="hard")
+    for s in env.unwrapped.scenarios:  # every one broken at the start, by the cluster success rule
+        assert not env.reset(options={"scenario": s.id})[1]["success"], s.id
 
 
 @pytest.mark.slow

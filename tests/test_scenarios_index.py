@@ -50,9 +50,13 @@ def test_every_scenario_loads(scenarios, traces):
         assert traces[s.id].events[0].applied_objs == ()
 
 
+FIRST_TIER = ("train", "test", "canonical")
+
+
 def test_every_scenario_is_broken_at_start(scenarios, traces):
+    # The hard tier is broken by the cluster success rule (tests/test_hard_tier.py).
     backend = make_backend("embedded")
-    for s in scenarios:
+    for s in [s for s in scenarios if s.split in FIRST_TIER]:
         wl = backend.run(traces[s.id], s).workload(s.workload)
         assert wl.pending > 0 or wl.crashlooping > 0, (s.id, wl)
         assert not (wl.ready == s.target_replicas and wl.pending == 0 and wl.total == s.target_replicas)
@@ -61,7 +65,7 @@ def test_every_scenario_is_broken_at_start(scenarios, traces):
 def test_oracle_repairs_every_scenario_in_the_recorded_steps(scenarios):
     from sim_arena_gym.cli.generate_command import measure_oracle_steps
 
-    for s in scenarios:
+    for s in [s for s in scenarios if s.split in FIRST_TIER]:  # hard tier: SimArena-Hard-v0's oracle steps
         steps = measure_oracle_steps(s)
         assert steps == s.oracle_steps, (s.id, steps, s.oracle_steps)
         assert 1 <= steps <= MAX_STEPS
