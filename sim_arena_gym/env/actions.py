@@ -207,16 +207,13 @@ class ActionSet:
 
 
 #: Action sets built by a factory rather than listed in :data:`ACTION_SETS` (their layout depends on
-#: ``edit_containers``): ``coarse`` (:mod:`sim_arena_gym.env.coarse_actions`).
+#: ``edit_containers``): ``coarse`` (:func:`sim_arena_gym.env.coarse_actions.make_any_action_set`, the
+#: factory the env calls, which hands every other name to this one).
 BUILT_ACTION_SETS: tuple[str, ...] = ("coarse",)
 
 
 def make_action_set(name: str, guards: Safeguards, edit_containers: str = "all") -> ActionSet:
-    """The action set called ``name`` (see :data:`ACTION_SETS` and :data:`BUILT_ACTION_SETS`)."""
-    if name == "coarse":
-        from sim_arena_gym.env.coarse_actions import CoarseActionSet
-
-        return CoarseActionSet(guards, edit_containers)
+    """The action set called ``name`` (see :data:`ACTION_SETS`)."""
     if edit_containers == "slots":
         raise ValueError(f"edit_containers 'slots' needs action_set 'coarse', not {name!r}")
     try:

@@ -52,6 +52,7 @@ from sim_arena_gym.env.actions import (
     Safeguards,
     Transition,
     apply_action,
+    make_action_set,
 )
 from sim_arena_gym.quantity import format_cpu, format_memory
 
@@ -111,6 +112,14 @@ def coarse_layout(edit_containers: str) -> tuple[ActionSpec | MoveSpec, ...]:
     proportional = [m for m in moves if m.size != "fine"]
     # default order for the first seven: noop, cpu_up, memory_up, cpu_down, memory_down, replicas_up/down
     return (NOOP, *fine, REPLICAS_UP, REPLICAS_DOWN, *proportional)
+
+
+def make_any_action_set(name: str, guards: Safeguards, edit_containers: str = "all") -> ActionSet:
+    """The action set called ``name``: ``coarse`` here, every other name from
+    :func:`~sim_arena_gym.env.actions.make_action_set`."""
+    if name == "coarse":
+        return CoarseActionSet(guards, edit_containers)
+    return make_action_set(name, guards, edit_containers)
 
 
 class CoarseActionSet(ActionSet):

@@ -12,7 +12,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from sim_arena_gym.env.actions import EditState, Safeguards, Transition, check_edit, make_action_set
+from sim_arena_gym.env.actions import EditState, Safeguards, Transition, check_edit
+from sim_arena_gym.env.coarse_actions import make_any_action_set
 from sim_arena_gym.env.assignment import SCENARIO_ORDERS, ScenarioAssignmentError, check_subset
 from sim_arena_gym.env.observations import make_observation
 from sim_arena_gym.env.render import Frame, render_ansi, render_rgb
@@ -238,7 +239,7 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
         self.safeguards = Safeguards.from_config(
             cpu_step=cfg["cpu_step"], memory_step=cfg["memory_step"], replica_step=cfg["replica_step"], caps=cfg["caps"]
         )
-        self._actions = make_action_set(cfg["action_set"], self.safeguards, cfg["edit_containers"])
+        self._actions = make_any_action_set(cfg["action_set"], self.safeguards, cfg["edit_containers"])
         self._encoder = make_observation(cfg["observation"])
         self._reward = make_reward(
             cfg["reward_mode"], self.safeguards, cfg["reward_weights"], cfg["reward_revision"]
