@@ -78,6 +78,11 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
     below the minimum of 1"``). The mask of allowed actions is in ``info["action_mask"]`` (``np.int8``),
     ``env.action_masks()`` (MaskablePPO) and :class:`~sim_arena_gym.env.wrappers.ActionMaskObservation`.
 
+    ``SimArena-Coarse-v0`` and ``SimArena-Hard-v0`` use the ``coarse`` set with ``edit_containers="slots"``
+    (``Discrete(39)``: fixed, x 7/8 and x 3/4 moves per resource for each of 3 container slots, then
+    the replicas; table in :mod:`sim_arena_gym.env.coarse_actions`) and the ``hard`` observation
+    (``Box(0, high, (40,))``, table in :class:`~sim_arena_gym.env.observations.HardObservation`).
+
     ## Observation Space
 
     ``Box(0, high, (15,), float32)`` (encoder ``default``):
