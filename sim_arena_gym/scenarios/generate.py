@@ -113,19 +113,20 @@ def generate_scenarios(
             raise ValueError(f"unknown scenario family {name!r}; known: {', '.join(FAMILY_NAMES)}")
     if len(set(names)) != len(names):
         raise ValueError(f"families repeat: {names}")
+    return _cycle(names, count, seed, split_ratio, prefix="", splits={"train": "train", "test": "test"})
+
+
+def _cycle(names: Sequence[str], count: int, seed: int, split_ratio: float, *, prefix: str,
+           splits: dict[str, str]) -> list[tuple[Scenario, Trace]]:
+    """The ``i``-th of ``count`` scenarios: family ``names[i % len(names)]``, seed ``scenario_seed(seed, i)``,
+    id ``"<prefix><family>-<k:03d>"``, split ``splits[split_of(k, family size, split_ratio)]``."""
     sizes = {name: len(range(i, count, len(names))) for i, name in enumerate(names)}
     out: list[tuple[Scenario, Trace]] = []
     for i in range(count):
         family = names[i % len(names)]
         k = i // len(names)
-        out.append(
-            generate_one(
-                family,
-                scenario_seed(seed, i),
-                id=f"{family}-{k:03d}",
-                split=split_of(k, sizes[family], split_ratio),
-            )
-        )
+        split = splits[split_of(k, sizes[family], split_ratio)]
+        out.append(generate_one(family, scenario_seed(seed, i), id=f"{prefix}{family}-{k:03d}", split=split))
     return out
 
 
@@ -133,17 +134,9 @@ def generate_hard_scenarios(count: int, seed: int, *, split_ratio: float = 0.8) 
     """``count`` hard-tier scenarios cycling through :data:`HARD_FAMILY_NAMES`, as
     :func:`generate_scenarios` does (seeds :func:`scenario_seed`, split rule :func:`split_of`), with ids
     ``"hard-<family>-<k:03d>"`` and splits ``hard-train`` / ``hard-test``."""
-    names = list(HARD_FAMILY_NAMES)
     if count < 0:
         raise ValueError(f"count must be >= 0, got {count}")
-    sizes = {name: len(range(i, count, len(names))) for i, name in enumerate(names)}
-    out: list[tuple[Scenario, Trace]] = []
-    for i in range(count):
-        family = names[i % len(names)]
-        k = i // len(names)
-        split = HARD_SPLITS[split_of(k, sizes[family], split_ratio)]
-        out.append(generate_one(family, scenario_seed(seed, i), id=f"hard-{family}-{k:03d}", split=split))
-    return out
+    return _cycle(list(HARD_FAMILY_NAMES), count, seed, split_ratio, prefix="hard-", splits=HARD_SPLITS)
 
 
 def hard_scenarios() -> list[tuple[Scenario, Trace]]:

@@ -83,6 +83,15 @@ def _tight_floor(rand: Rand, threshold: int, grid: int, step: int, max_steps: in
     return _grid_down(threshold, grid) - rand.between(1, max_steps) * step + rand.choice((0, grid // 2))
 
 
+def _draft(namespace: str, name: str, pool: Any, target: int, floors: Mapping[str, Mapping[str, str]],
+           events: list, *, description: str, min_actions: int = 0, details: Mapping[str, Any] | None = None
+           ) -> FamilyDraft:
+    """The draft of a hard scenario: Deployment ``namespace/name`` on one node pool."""
+    return FamilyDraft(workload=WorkloadRef("Deployment", namespace, name), node_pools=(pool,), target=target,
+                       usage_floors=floors, events=events, description=description, min_actions=min_actions,
+                       details=dict(details or {}))
+
+
 def _split_pod(rand: Rand, namespace: str, app: str, pod_mem: int, fit_mem: int, slack: str,
                n_helpers: int) -> tuple[list[dict[str, Any]], dict[str, dict[str, str]], str]:
     """Containers (app first, helpers after, shuffled) whose memory requests sum to about ``pod_mem``
@@ -151,12 +160,7 @@ def hidden_floors(rand: Rand) -> FamilyDraft:
     obj = _deployment(rand, namespace, name, replicas, containers)
     pod_cpu = sum(builders_cpu(c) for c in containers)
     pod_mem = sum(builders_mem(c) for c in containers)
-    return FamilyDraft(
-        workload=WorkloadRef("Deployment", namespace, name),
-        node_pools=(pool,),
-        target=replicas,
-        usage_floors=floors,
-        events=_events(start, (ts, [obj])),
+    return _draft(namespace, name, pool, replicas, floors, _events(start, (ts, [obj])),
         description=(f"{namespace}/{name}: {replicas} pods of {cpu_str(pod_cpu)} CPU / {memory_str(pod_mem)} "
                      f"({len(containers)} container(s)) on {n} nodes, {per_node} per node needed; the app "
                      f"uses {floors[name]['cpu']} / {floors[name]['memory']}, just under what fits"),
@@ -195,12 +199,7 @@ def oversized_helper(rand: Rand) -> FamilyDraft:
     obj = _deployment(rand, namespace, name, replicas, containers)
     total = sum(builders_mem(c) for c in containers)
     loose_req = next(builders_mem(c) for c in containers if c["name"] == loose)
-    return FamilyDraft(
-        workload=WorkloadRef("Deployment", namespace, name),
-        node_pools=(pool,),
-        target=replicas,
-        usage_floors=floors,
-        events=_events(start, (ts, [obj])),
+    return _draft(namespace, name, pool, replicas, floors, _events(start, (ts, [obj])),
         description=(f"{namespace}/{name}: {replicas} pods of {len(containers)} containers asking {memory_str(total)} "
                      f"in all on {n} nodes ({per_node} per node needed); {loose} asks {memory_str(loose_req)} "
                      f"and uses {floors[loose]['memory']}, the app uses nearly all of its request"),
@@ -232,12 +231,7 @@ def shared_nodes(rand: Rand) -> FamilyDraft:
         applies.append((ts, [_deployment(rand, b_ns, b_name, n, [_container(rand, b_ns, b_name, b_cpu, size)])]))
     others = ", ".join(f"{b_ns}/{b_name} ({memory_str(s)})" for (b_ns, b_name), s in zip(neighbours, sizes))
     total = sum(builders_mem(c) for c in containers)
-    return FamilyDraft(
-        workload=WorkloadRef("Deployment", namespace, name),
-        node_pools=(pool,),
-        target=n,
-        usage_floors=floors,
-        events=_events(start, *applies),
+    return _draft(namespace, name, pool, n, floors, _events(start, *applies),
         description=(f"{namespace}/{name} ({n} pods of {memory_str(total)}, {len(containers)} container(s)) leaves "
                      f"no room on its {n} nodes for {others}, applied after it; the slack is in {loose}"),
         min_actions=0,
@@ -281,12 +275,7 @@ def fragmentation(rand: Rand) -> FamilyDraft:
     applies.append((ts, [_deployment(rand, namespace, name, replicas, containers)]))
     free_text = "/".join(str(f // GiB) for f in free)
     total = sum(builders_mem(c) for c in containers)
-    return FamilyDraft(
-        workload=WorkloadRef("Deployment", namespace, name),
-        node_pools=(_pool(n),),
-        target=replicas,
-        usage_floors=floors,
-        events=_events(start, *applies),
+    return _draft(namespace, name, _pool(n), replicas, floors, _events(start, *applies),
         description=(f"{namespace}/{name}: {replicas} pods of {memory_str(total)}; the {n} nodes have "
                      f"{free_text}Gi free, enough in total but not per node; pods pack at {memory_str(fits)}, "
                      f"the slack is in {loose}"),
