@@ -139,19 +139,9 @@ disjoint and the test split covers every family. The canonical demos form their 
 
 
 def _measure(scenarios: list[Scenario]) -> list[Scenario]:
-    from dataclasses import replace
+    from sim_arena_gym.cli.generate_command import with_oracle_records
 
-    from agents.return_oracle import oracle_record
-    from sim_arena_gym.cli.generate_command import with_oracle_steps
-
-    first = [s for s in scenarios if s.split not in HARD_SPLITS]
-    measured = {s.id: s for s in with_oracle_steps(first, progress=lambda line: print(line, file=sys.stderr))}
-    for s in scenarios:
-        if s.split in HARD_SPLITS:
-            steps, returns = oracle_record(s)
-            print(f"{s.id}: return oracle {steps} steps, returns {returns}", file=sys.stderr)
-            measured[s.id] = replace(s, oracle_steps=steps, oracle_return=returns)
-    return [measured[s.id] for s in scenarios]
+    return with_oracle_records(scenarios, progress=lambda line: print(line, file=sys.stderr))
 
 
 def _recorded_steps(index_path: Path) -> dict[str, tuple[int | None, dict | None]]:

@@ -103,10 +103,33 @@ def with_oracle_steps(
     return out
 
 
+#: Splits of the hard tier, measured with the return oracle in ``SimArena-Hard-v0``.
+HARD_TIER_SPLITS = ("hard-train", "hard-test")
+
+
+def with_oracle_records(
+    scenarios: Sequence[Scenario], *, progress: Callable[[str], None] | None = None
+) -> list[Scenario]:
+    """``scenarios`` with their oracle figures: first-tier ones with ``oracle_steps`` of the shortest-path
+    oracle (:func:`with_oracle_steps`), hard-tier ones with the return oracle's steps and per-mode returns
+    in ``SimArena-Hard-v0`` (:func:`agents.return_oracle.oracle_record`)."""
+    from agents.return_oracle import oracle_record
+
+    first = [s for s in scenarios if s.split not in HARD_TIER_SPLITS]
+    measured = {s.id: s for s in with_oracle_steps(first, progress=progress)}
+    for s in scenarios:
+        if s.split in HARD_TIER_SPLITS:
+            steps, returns = oracle_record(s)
+            if progress is not None:
+                progress(f"{s.id}: return oracle {'failed' if steps is None else f'{steps} steps'}, returns {returns}")
+            measured[s.id] = replace(s, oracle_steps=steps, oracle_return=returns)
+    return [measured[s.id] for s in scenarios]
+
+
 def summary_table(scenarios: Sequence[Scenario]) -> str:
     """A plain-text table: scenarios per family and split, with totals."""
     counts = family_counts(scenarios)
-    splits = [s for s in ("train", "test", "canonical", "-") if any(s in c for c in counts.values())]
+    splits = [s for s in ("train", "test", "canonical", *HARD_TIER_SPLITS, "-") if any(s in c for c in counts.values())]
     width = max([len("family"), len("total")] + [len(f) for f in counts])
     head = f"{'family':<{width}}  " + "  ".join(f"{s:>9}" for s in splits) + f"  {'total':>5}"
     lines = [head, "-" * len(head)]
@@ -124,7 +147,9 @@ def run_generate(args: argparse.Namespace) -> int:
     from sim_arena_gym.scenarios.index import default_traces_dir, save_scenario_set
 
     if args.preset == "default":
-        scenarios = [s for s, _ in default_scenarios()]
+        from sim_arena_gym.scenarios.generate import hard_scenarios
+
+        scenarios = [s for s, _ in default_scenarios()] + [s for s, _ in hard_scenarios()]
         out = args.out if args.out is not None else default_traces_dir()
         oracle = True if args.oracle is None else args.oracle
     else:
@@ -141,7 +166,7 @@ def run_generate(args: argparse.Namespace) -> int:
         out = args.out
         oracle = bool(args.oracle)
     if oracle:
-        scenarios = with_oracle_steps(scenarios, progress=lambda line: print(line, file=sys.stderr))
+        scenarios = with_oracle_records(scenarios, progress=lambda line: print(line, file=sys.stderr))
     saved = save_scenario_set(scenarios, out, format=args.format)
     print(summary_table(saved))
     print(f"wrote {len(saved)} scenarios and {Path(out) / 'index.json'}")
