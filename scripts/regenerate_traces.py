@@ -169,7 +169,7 @@ def rebuild(out: Path, *, keep_oracle_steps: bool) -> int:
     if failed:
         print(f"error: the oracle did not repair: {', '.join(failed)}", file=sys.stderr)
         return 1
-    saved = save_scenario_set(scenarios, out)
+    saved = save_scenario_set(scenarios, out, overwrite=True)  # this script rebuilds the committed set
     keep = {Path(s.trace_path).resolve() for s in saved}
     for split in SPLIT_DIRS:
         for path in sorted((out / split).glob("*")):

@@ -33,6 +33,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any, Callable
 
 __all__ = [
     "BINARY_SI",
@@ -51,6 +52,9 @@ __all__ = [
     "format_memory",
     "memory_bytes",
     "parse_quantity",
+    "read_cpu_millis",
+    "read_memory_bytes",
+    "read_quantity",
 ]
 
 #: Upstream error text for input whose shape does not match the quantity grammar.
@@ -288,6 +292,40 @@ def parse_quantity(text: str | int | float) -> Quantity:
         return _parse_cached(text)
     except TypeError:  # unhashable input: not a quantity at all
         raise QuantityError(ERR_FORMAT, text) from None
+
+
+def read_quantity(value: object) -> Quantity:
+    """Parse a quantity as the API server reads one from JSON or YAML: the one entry point for
+    quantities from traces, index files, env options and CLI flags.
+
+    Accepts a string (outer whitespace trimmed, as the JSON decoder does: ``" 1 "`` is ``1``) or a
+    JSON number (``int``/``float``, not ``bool``). Raises :class:`QuantityError` otherwise."""
+    if type(value) is str:
+        return parse_quantity(value.strip())
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise QuantityError("quantities must be strings or numbers", value)
+    return parse_quantity(value)
+
+
+def _read_scaled(value: object, scaled: Callable[[Any], int]) -> int:
+    if type(value) is str:
+        return scaled(value.strip())
+    read_quantity(value)  # the type check
+    return scaled(value)
+
+
+def read_cpu_millis(value: object) -> int:
+    """:func:`read_quantity` in millicores (the scheduler's ``MilliValue()``), within int64.
+
+    Raises :class:`QuantityError` for bad input and for values outside the int64 range."""
+    return _read_scaled(value, cpu_millis)
+
+
+def read_memory_bytes(value: object) -> int:
+    """:func:`read_quantity` in bytes (or counts: the scheduler's ``Value()``), within int64.
+
+    Raises :class:`QuantityError` for bad input and for values outside the int64 range."""
+    return _read_scaled(value, memory_bytes)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -90,7 +90,7 @@ def test_agents_and_scenarios_listings(capsys: pytest.CaptureFixture[str]) -> No
         (["run", "--trace", "/nonexistent/x.sktrace"], "sim-arena: error: /nonexistent/x.sktrace: cannot read the trace file"),
         (["run", "--scenario", "canonical-very-bad-cpu", "--target", "3"],
          "sim-arena: error: --target goes with --trace, not --scenario"),
-        (["run", "--scenario", "canonical-very-bad-cpu", "--steps", "0"], "sim-arena: error: --steps 0: must be at least 1"),
+        (["run", "--scenario", "canonical-very-bad-cpu", "--steps", "0"], "sim-arena: error: sim-arena run: argument --steps: 0 is out of range: expected 1 to 100000"),
         (["demo", "--scenario", "web"], "sim-arena: error: demo scenario 'web': choose a canonical one"),
     ],
 )  # fmt: skip

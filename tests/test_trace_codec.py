@@ -507,7 +507,7 @@ def test_save_is_atomic_and_never_touches_the_source(tmp_path: Path) -> None:
         save_trace(trace, source)
     assert str(info.value) == (
         f"{source}: refusing to overwrite the file this trace was loaded from; write to another path or pass "
-        "overwrite_source=True"
+        "overwrite=True (CLI: --overwrite)"
     )
     with pytest.raises(TraceError, match="refusing to overwrite"):
         save_trace(trace, tmp_path / "." / "in.sktrace")

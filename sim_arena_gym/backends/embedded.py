@@ -29,7 +29,9 @@ from sim_arena_gym.sim.options import SimOptions
 from sim_arena_gym.sim.outcome import ClusterOutcome
 from sim_arena_gym.sim.parse import ObjectParser
 from sim_arena_gym.sim.replay import Replay, parse_usage_floors
+from sim_arena_gym.trace.errors import TraceError
 from sim_arena_gym.trace.model import Trace
+from sim_arena_gym.trace.validate import ObjectValidator
 
 if TYPE_CHECKING:  # pragma: no cover  (annotations only: scenarios sit above the backends)
     from sim_arena_gym.scenarios.model import Scenario
@@ -61,6 +63,7 @@ class EmbeddedBackend:
                 raise ValueError(f"embedded backend: {exc}") from None
         self.options = base
         self._parser = ObjectParser()
+        self._validator = ObjectValidator()
         self._nodesets: dict[int, tuple[Any, NodeSet]] = {}
         self._floors: dict[int, tuple[Any, dict]] = {}
         self._targets: dict[int, tuple[Any, str]] = {}
@@ -118,6 +121,7 @@ class EmbeddedBackend:
         Raises a :class:`~sim_arena_gym.trace.errors.TraceError` for a malformed trace object and
         :class:`BackendError` for a bad scenario or a simulation that does not settle."""
         options = self.options
+        self._validator.validate(trace)  # what the apiserver would refuse, and the pod bound
         pools = scenario.node_pools
         hit = self._nodesets.get(id(pools))
         nodeset = hit[1] if hit is not None and hit[0] is pools else self._nodeset(scenario)
@@ -135,6 +139,8 @@ class EmbeddedBackend:
         )
         try:
             replay.run()
+        except TraceError as exc:
+            raise exc.located(file=trace.source) from None
         except RuntimeError as exc:
             raise BackendError(f"scenario {scenario.id!r}: {exc}") from None
         return build_outcome(replay, self.name)
@@ -142,6 +148,7 @@ class EmbeddedBackend:
     def close(self) -> None:
         """Drop the parse and node caches."""
         self._parser.clear()
+        self._validator.clear()
         self._nodesets.clear()
         self._floors.clear()
         self._targets.clear()

@@ -29,6 +29,10 @@ from sim_arena_gym.scenarios.generate import (
 from sim_arena_gym.scenarios.model import Scenario
 
 
+#: Most scenarios one ``trace generate`` writes (every run bounded).
+MAX_GENERATED = 100_000
+
+
 def register(commands: Any, trace_commands: Any) -> None:
     """Add ``trace generate`` to the ``trace`` sub-commands."""
     p = trace_commands.add_parser(
@@ -54,6 +58,8 @@ def register(commands: Any, trace_commands: Any) -> None:
                    help=("'default': the committed set (the canonical demos and "
                          f"{DEFAULT_PRESET['count']} scenarios from seed {DEFAULT_PRESET['seed']}); "
                          "ignores --count, --seed, --families and --split-ratio; --out defaults to the traces folder"))
+    p.add_argument("--overwrite", action="store_true",
+                   help="allow writing into the repository's committed scenario set (traces/); off by default")
     p.add_argument("--oracle", action=argparse.BooleanOptionalAction, default=None,
                    help="run the oracle on every scenario and record oracle_steps (default: on with --preset)")
     p.set_defaults(func=run_generate)
@@ -144,30 +150,34 @@ def summary_table(scenarios: Sequence[Scenario]) -> str:
 def run_generate(args: argparse.Namespace) -> int:
     """Handler of ``sim-arena trace generate``."""
     from sim_arena_gym.cli import UsageError
-    from sim_arena_gym.scenarios.index import default_traces_dir, save_scenario_set
+    from sim_arena_gym.scenarios.index import INDEX_NAME, default_traces_dir, save_scenario_set
+    from sim_arena_gym.trace.files import is_committed
 
+    out = args.out if args.out is not None else (default_traces_dir() if args.preset == "default" else None)
+    if out is None:
+        raise UsageError("trace generate: --out DIR is required (or use --preset default)")
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"trace generate: --out {out} is a file; give a folder (it is created if missing)")
+    if is_committed(Path(out) / INDEX_NAME) and not args.overwrite:  # refuse before the (long) generation
+        raise UsageError(f"trace generate: --out {out} is the committed scenario set; pass --overwrite to rewrite it")
     if args.preset == "default":
         from sim_arena_gym.scenarios.generate import hard_scenarios
 
         scenarios = [s for s, _ in default_scenarios()] + [s for s, _ in hard_scenarios()]
-        out = args.out if args.out is not None else default_traces_dir()
         oracle = True if args.oracle is None else args.oracle
     else:
-        if args.out is None:
-            raise UsageError("trace generate: --out DIR is required (or use --preset default)")
-        if args.count < 0:
-            raise UsageError(f"trace generate: --count must be >= 0, got {args.count}")
+        if not 0 <= args.count <= MAX_GENERATED:
+            raise UsageError(f"trace generate: --count must be within [0, {MAX_GENERATED}], got {args.count}")
         if not 0.0 <= args.split_ratio <= 1.0:
             raise UsageError(f"trace generate: --split-ratio must be within [0, 1], got {args.split_ratio}")
         scenarios = [s for s, _ in generate_scenarios(args.count, args.seed, families=args.families,
                                                       split_ratio=args.split_ratio)]
         if args.canonical:
             scenarios = canonical_scenarios() + scenarios
-        out = args.out
         oracle = bool(args.oracle)
     if oracle:
         scenarios = with_oracle_records(scenarios, progress=lambda line: print(line, file=sys.stderr))
-    saved = save_scenario_set(scenarios, out, format=args.format)
+    saved = save_scenario_set(scenarios, out, format=args.format, overwrite=args.overwrite)
     print(summary_table(saved))
     print(f"wrote {len(saved)} scenarios and {Path(out) / 'index.json'}")
     failed = [s.id for s in saved if oracle and s.oracle_steps is None]

@@ -22,6 +22,26 @@ from typing import Any, TextIO
 from sim_arena_gym.cli import UsageError
 from sim_arena_gym.cli.backend_flags import add_backend_arguments, backend_config
 
+#: Largest ``--steps`` (every run bounded).
+MAX_STEPS = 100_000
+
+
+def bounded_int(low: int, high: int) -> Any:
+    """An argparse ``type`` for an integer within ``[low, high]`` (a usage error otherwise)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid integer {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is out of range: expected {low} to {high}")
+        return value
+
+    parse.__name__ = "integer"
+    return parse
+
+
 #: The scenario ``sim-arena demo`` runs by default.
 DEMO_SCENARIO = "canonical-slightly-bad-cpu"
 REWARD_MODES = ("binary", "gradual", "penalty")
@@ -45,13 +65,17 @@ def register(commands: Any, trace_commands: Any) -> None:
     run.add_argument("--nodes", metavar="JSON",
                      help='with --trace: node pools, e.g. \'{"count": 3, "cpu": "16", "memory": "32Gi"}\' '
                           "(default: 3 nodes of 16 CPU / 32Gi)")
-    run.add_argument("--target", metavar="N", type=int,
+    run.add_argument("--target", metavar="N", type=bounded_int(1, 10_000),
                      help="with --trace: Ready replicas wanted (default: the workload's replicas)")
     run.add_argument("--floors", metavar="JSON",
                      help='with --trace: usage floors per container, e.g. \'{"web": {"cpu": "500m", "memory": "1Gi"}}\'')
     _episode_options(run, policy_default="heuristic")
     run.add_argument("--save-trace", metavar="OUT", type=Path,
-                     help="write the repaired trace (a valid SimKube trace) to OUT after the episode")
+                     help="write the repaired trace (a valid SimKube trace) to OUT after the episode; never onto "
+                          "the input trace, a scenario's trace file or the committed set (traces/) without "
+                          "--overwrite, and never onto a directory, device or symlink")
+    run.add_argument("--overwrite", action="store_true",
+                     help="with --save-trace: allow replacing the input trace or a committed scenario file")
     run.set_defaults(func=cmd_run)
 
     demo = commands.add_parser(
@@ -78,8 +102,10 @@ def _episode_options(p: argparse.ArgumentParser, *, policy_default: str) -> None
     p.add_argument("--policy", metavar="NAME", default=policy_default,
                    help=f"policy (default {policy_default}; see `sim-arena agents`)")
     p.add_argument("--reward-mode", choices=REWARD_MODES, default="gradual", help="reward mode (default gradual)")
-    p.add_argument("--steps", metavar="N", type=int, default=20, help="step budget (default 20)")
-    p.add_argument("--seed", metavar="S", type=int, default=0, help="seed for reset and the policy (default 0)")
+    p.add_argument("--steps", metavar="N", type=bounded_int(1, MAX_STEPS), default=20,
+                   help=f"step budget, 1 to {MAX_STEPS} (default 20)")
+    p.add_argument("--seed", metavar="S", type=bounded_int(0, 2**63 - 1), default=0,
+                   help="seed for reset and the policy, a non-negative integer (default 0)")
     p.add_argument("--render", choices=("ansi", "none"), default="none",
                    help="draw the cluster after every step (ansi) or not (default)")
     add_backend_arguments(p)
@@ -135,8 +161,8 @@ def build_env(args: argparse.Namespace, *, render: str | None) -> Any:
     """The env an invocation of ``run`` describes (``UsageError`` for bad input)."""
     from sim_arena_gym.env.simkube_env import SimKubeEnv, scenario_from_trace
 
-    if args.steps < 1:
-        raise UsageError(f"--steps {args.steps}: must be at least 1")
+    if not 1 <= args.steps <= MAX_STEPS:
+        raise UsageError(f"--steps {args.steps}: must be within [1, {MAX_STEPS}]")
     if getattr(args, "trace", None) is not None:
         try:
             scenario = scenario_from_trace(
@@ -270,12 +296,12 @@ def _nodes_arg(scenario: Any) -> str:
     return json.dumps(pools[0] if len(pools) == 1 else pools, separators=(",", ":"))
 
 
-def _save(env: Any, path: Path, out: TextIO) -> None:
+def _save(env: Any, path: Path, out: TextIO, *, overwrite: bool = False) -> None:
     from sim_arena_gym.trace.codec import save_trace
 
     u = env.unwrapped
-    written = save_trace(u.current_trace(), path)
     scenario = u.scenario
+    written = save_trace(u.current_trace(), path, overwrite=overwrite, protected=[scenario.trace_path])
     ref = scenario.workload
     workload = f"{ref.namespace}/{ref.name}" if ref.kind == "Deployment" else str(ref)
     cmd = f"sim-arena run --trace {written} --workload {workload} --nodes '{_nodes_arg(scenario)}' --target {u.constants.target}"
@@ -290,12 +316,16 @@ def _save(env: Any, path: Path, out: TextIO) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     render = args.render == "ansi"
+    if args.save_trace is not None:  # refuse a bad destination before running the episode
+        from sim_arena_gym.trace.files import check_destination
+
+        check_destination(args.save_trace, overwrite=args.overwrite, protected=[getattr(args, "trace", None)])
     env = build_env(args, render="ansi" if render else None)
     try:
         policy = _policy(args.policy, env, args.seed)
         run_episode(env, policy, args.policy, seed=args.seed, render=render, out=sys.stdout)
         if args.save_trace is not None:
-            _save(env, args.save_trace, sys.stdout)
+            _save(env, args.save_trace, sys.stdout, overwrite=args.overwrite)
     finally:
         env.close()
     return 0

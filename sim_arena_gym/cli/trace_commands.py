@@ -39,7 +39,9 @@ def register(commands: argparse._SubParsersAction, trace_commands: argparse._Sub
         description="Convert a SimKube trace between msgpack (.sktrace) and JSON.",
     )
     convert.add_argument("input", metavar="IN", help="trace to read")
-    convert.add_argument("output", metavar="OUT", help="file to write (must differ from IN)")
+    convert.add_argument("output", metavar="OUT",
+                         help="file to write: must differ from IN (unless --overwrite) and be a regular file or "
+                              "new; never a directory, device, symlink or a committed scenario file")
     convert.add_argument(
         "--format",
         choices=("msgpack", "json"),
@@ -51,6 +53,8 @@ def register(commands: argparse._SubParsersAction, trace_commands: argparse._Sub
         action="store_true",
         help="leave pod_lifecycles out (needed to write a trace that has them as JSON)",
     )
+    convert.add_argument("--overwrite", action="store_true",
+                         help="allow replacing IN itself or a file of the committed scenario set (traces/)")
     convert.set_defaults(func=_run_convert)
 
 
@@ -215,8 +219,13 @@ def _run_inspect(args: argparse.Namespace) -> int:
 def _run_convert(args: argparse.Namespace) -> int:
     from sim_arena_gym.trace.codec import load_trace, save_trace
 
+    from sim_arena_gym.trace.files import check_destination
+
+    check_destination(args.output, overwrite=args.overwrite, protected=[args.input])  # before reading IN
     trace = load_trace(args.input)
-    written = save_trace(trace, args.output, format=args.format, drop_lifecycles=args.drop_lifecycles)
+    written = save_trace(
+        trace, args.output, format=args.format, drop_lifecycles=args.drop_lifecycles, overwrite=args.overwrite
+    )
     fmt = args.format or ("json" if written.suffix.lower() == ".json" else "msgpack")
     print(f"wrote {written} ({fmt}, {written.stat().st_size} bytes)", file=sys.stdout)
     return 0

@@ -34,7 +34,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping, NamedTuple, Sequence
 
-from sim_arena_gym.quantity import cpu_millis, format_cpu, format_memory, memory_bytes
+from sim_arena_gym.quantity import format_cpu, format_memory, read_cpu_millis, read_memory_bytes
 
 
 class EditState(NamedTuple):
@@ -85,8 +85,8 @@ class Safeguards:
         caps: Mapping[str, object],
     ) -> "Safeguards":
         """Build from the env config (quantities as Kubernetes strings, see ``SimKubeEnv.default_config``)."""
-        cpu_step_m = _positive(cpu_millis(cpu_step), "cpu_step", cpu_step)
-        mem_step_b = _positive(memory_bytes(memory_step), "memory_step", memory_step)
+        cpu_step_m = _positive(read_cpu_millis(cpu_step), "cpu_step", cpu_step)
+        mem_step_b = _positive(read_memory_bytes(memory_step), "memory_step", memory_step)
         if not isinstance(replica_step, int) or isinstance(replica_step, bool) or replica_step < 1:
             raise ValueError(f"replica_step {replica_step!r}: expected a positive integer")
         min_cpu = caps.get("min_cpu")
@@ -100,11 +100,11 @@ class Safeguards:
             cpu_step_millis=cpu_step_m,
             memory_step_bytes=mem_step_b,
             replica_step=replica_step,
-            cpu_max_millis=cpu_millis(str(caps.get("cpu", "16"))),
-            memory_max_bytes=memory_bytes(str(caps.get("memory", "32Gi"))),
+            cpu_max_millis=read_cpu_millis(caps.get("cpu", "16")),
+            memory_max_bytes=read_memory_bytes(caps.get("memory", "32Gi")),
             replicas_max=int(max_replicas),  # type: ignore[arg-type]
-            cpu_min_millis=cpu_step_m if min_cpu is None else cpu_millis(str(min_cpu)),
-            memory_min_bytes=mem_step_b if min_memory is None else memory_bytes(str(min_memory)),
+            cpu_min_millis=cpu_step_m if min_cpu is None else read_cpu_millis(min_cpu),
+            memory_min_bytes=mem_step_b if min_memory is None else read_memory_bytes(min_memory),
             replicas_min=int(min_replicas),  # type: ignore[arg-type]
         )
         if guards.cpu_min_millis > guards.cpu_max_millis:

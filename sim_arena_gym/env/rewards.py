@@ -51,6 +51,8 @@ Revision 1 (``config["reward_revision"] = 1``, the default of ``SimArena-Coarse-
 
 from __future__ import annotations
 
+import math
+
 from typing import Callable, Mapping, Protocol
 
 from sim_arena_gym.env.actions import Safeguards
@@ -227,7 +229,7 @@ def make_reward(
             raise ValueError(
                 f"reward_weights: {key!r} is not a weight of reward mode {name!r}; valid: {sorted(merged)}"
             )
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValueError(f"reward_weights[{key!r}] {value!r}: expected a number")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ValueError(f"reward_weights[{key!r}] {value!r}: expected a finite number")
         merged[key] = float(value)
     return REWARDS[name](merged, guards, revision)

@@ -14,6 +14,7 @@ from gymnasium import spaces
 
 from sim_arena_gym.env.actions import EditState, Safeguards, Transition, check_edit
 from sim_arena_gym.env.coarse_actions import make_any_action_set
+from sim_arena_gym.env.config import check_config_argument, check_env_config, check_trace_env_args
 from sim_arena_gym.env.assignment import SCENARIO_ORDERS, ScenarioAssignmentError, check_subset
 from sim_arena_gym.env.observations import make_observation
 from sim_arena_gym.env.render import Frame, render_ansi, render_rgb
@@ -230,6 +231,7 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
         super().__init__()
         self.config = self._merge_config(config, overrides)
         cfg = self.config
+        check_env_config(cfg)  # every option up front: OptionError (a ValueError) naming it
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode {render_mode!r}: expected None or one of {self.metadata['render_modes']}")
         self.render_mode = render_mode
@@ -282,6 +284,7 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
     def _merge_config(cls, config: Mapping[str, Any] | None, overrides: Mapping[str, Any]) -> dict[str, Any]:
         cfg = cls.default_config()
         valid = set(cfg)
+        check_config_argument(config)
         for source in (config or {}, overrides):
             unknown = sorted(set(source) - valid)
             if unknown:
@@ -669,6 +672,7 @@ class SimKubeTraceEnv(SimKubeEnv):
         render_mode: str | None = None,
         **overrides: Any,
     ) -> None:
+        check_config_argument(config)
         if "scenarios" in (config or {}) or "scenarios" in overrides:
             raise ValueError("SimArena-Trace-v0 builds its one scenario from trace=...; do not pass scenarios")
         scenario = scenario_from_trace(trace, workload=workload, nodes=nodes, target=target, usage_floors=usage_floors)
@@ -719,8 +723,10 @@ def scenario_from_trace(
     ``sim-arena run --trace`` use). Raises ``TraceError`` for an unreadable trace or a missing
     workload, ``ValueError`` for bad nodes / target."""
     from sim_arena_gym.trace.errors import WorkloadError
+    from sim_arena_gym.trace.validate import validate_trace
     from sim_arena_gym.trace.workloads import find_workload, list_workloads
 
+    check_trace_env_args(trace, workload, nodes, target, usage_floors)
     if isinstance(trace, Trace):
         loaded, path, default_id = trace, None, "trace"
         if trace.source and trace.source != "<bytes>":
@@ -729,6 +735,7 @@ def scenario_from_trace(
         path = Path(trace)
         loaded = load_trace_cached(path)
         default_id = _trace_stem(path)
+    validate_trace(loaded)  # what the apiserver would refuse, before reading the workloads
     if workload is None:
         infos = list_workloads(loaded)
         deployments = [w for w in infos if w.ref.kind == "Deployment"]

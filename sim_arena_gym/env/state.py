@@ -25,7 +25,16 @@ from typing import TYPE_CHECKING, Any, Hashable, Mapping
 import numpy as np
 
 from sim_arena_gym.env.actions import EditState, EditTarget, Transition, mask_of
-from sim_arena_gym.quantity import cpu_millis, format_cpu, format_memory, memory_bytes
+from sim_arena_gym.limits import MAX_NODES_PER_POOL
+from sim_arena_gym.optioncheck import check_int, check_quantity
+from sim_arena_gym.quantity import (
+    cpu_millis,
+    format_cpu,
+    format_memory,
+    memory_bytes,
+    read_cpu_millis,
+    read_memory_bytes,
+)
 from sim_arena_gym.scenarios.model import Scenario
 from sim_arena_gym.sim.outcome import ClusterOutcome
 from sim_arena_gym.trace.model import Trace
@@ -261,7 +270,10 @@ def build_context(
     from sim_arena_gym.trace.errors import WorkloadError
     from sim_arena_gym.trace.workloads import find_workload
 
+    from sim_arena_gym.trace.validate import validate_trace
+
     trace = load_scenario_trace(scenario)
+    validate_trace(trace)  # the types and ranges the apiserver would enforce, and the pod bound
     info = find_workload(trace, scenario.workload)
     containers = tuple(info.containers)
     if not containers:
@@ -272,10 +284,10 @@ def build_context(
     cpu_limit: list[int | None] = []
     memory_limit: list[int | None] = []
     for c in containers:
-        lim_cpu = _opt(c.limits.get("cpu"), cpu_millis)
-        lim_mem = _opt(c.limits.get("memory"), memory_bytes)
-        req_cpu = _opt(c.requests.get("cpu"), cpu_millis)
-        req_mem = _opt(c.requests.get("memory"), memory_bytes)
+        lim_cpu = _opt(c.limits.get("cpu"), read_cpu_millis)
+        lim_mem = _opt(c.limits.get("memory"), read_memory_bytes)
+        req_cpu = _opt(c.requests.get("cpu"), read_cpu_millis)
+        req_mem = _opt(c.requests.get("memory"), read_memory_bytes)
         # The apiserver defaults a missing request to the limit; the scheduler sees that value.
         cpu.append(lim_cpu if req_cpu is None else req_cpu)
         memory.append(lim_mem if req_mem is None else req_mem)
@@ -288,29 +300,48 @@ def build_context(
         edit_indices = tuple(range(len(names)))
     target = EditTarget(names, edit_indices, scalable=scenario.workload.kind != "Pod")
     pools = [p for p in scenario.node_pools if p.count > 0]
-    node_cpu = max((cpu_millis(p.cpu) for p in pools), default=0)
-    node_mem = max((memory_bytes(p.memory) for p in pools), default=0)
+    for p in pools:
+        check_int(f"node pool {p.name!r} count", p.count, low=0, high=MAX_NODES_PER_POOL.value())
+        check_quantity(f"node pool {p.name!r} cpu", p.cpu, "cpu")
+        check_quantity(f"node pool {p.name!r} memory", p.memory)
+    node_cpu = max((read_cpu_millis(p.cpu) for p in pools), default=0)
+    node_mem = max((read_memory_bytes(p.memory) for p in pools), default=0)
+    target_pods = int(scenario.target_replicas if scenario.target_replicas is not None else info.replicas)
+    if target_pods < 1:
+        raise WorkloadError(
+            f"workload {scenario.workload} asks for {target_pods} replicas, so there is nothing to repair; "
+            "give the scenario a target of at least 1 Ready pod (target=N)",
+            file=trace.source,
+        )
     constants = ScenarioConstants(
-        target=int(scenario.target_replicas if scenario.target_replicas is not None else info.replicas),
+        target=target_pods,
         node_cpu_millis=node_cpu,
         node_memory_bytes=node_mem,
-        cluster_cpu_millis=sum(cpu_millis(p.cpu) * p.count for p in pools),
-        cluster_memory_bytes=sum(memory_bytes(p.memory) * p.count for p in pools),
+        cluster_cpu_millis=sum(read_cpu_millis(p.cpu) * p.count for p in pools),
+        cluster_memory_bytes=sum(read_memory_bytes(p.memory) * p.count for p in pools),
         node_count=sum(p.count for p in pools),
         replicas_cap=replicas_cap,
     )
     floors = tuple(
         ContainerFloor(
-            _opt((scenario.usage_floors.get(n) or {}).get("cpu"), cpu_millis),
-            _opt((scenario.usage_floors.get(n) or {}).get("memory"), memory_bytes),
+            _floor(scenario.usage_floors, n, "cpu"),
+            _floor(scenario.usage_floors, n, "memory"),
         )
         for n in names
     )
     return ScenarioContext(index, scenario, trace, target, initial, constants, floors, success_rule)
 
 
+def _floor(floors: Mapping[str, Mapping[str, Any]], container: str, resource: str) -> int | None:
+    """A usage floor in millicores / bytes, ``None`` where undeclared (``OptionError`` naming it if bad)."""
+    value = (floors.get(container) or {}).get(resource)
+    if value is None:
+        return None
+    return check_quantity(f"usage_floors[{container!r}][{resource!r}]", value, resource)
+
+
 def _opt(value: object, parse: Any) -> int | None:
-    return None if value is None else parse(value if isinstance(value, (int, float)) else str(value))
+    return None if value is None else parse(value)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -99,11 +99,11 @@ def _check_floors(floors: Any) -> dict[str, dict[str, str]]:
 
 def _check_quantity(text: str, what: str) -> None:
     try:
-        from sim_arena_gym.quantity import parse_quantity
+        from sim_arena_gym.quantity import read_quantity
     except ImportError:  # pragma: no cover - quantity module not built yet
         return
     try:
-        parse_quantity(text)
+        read_quantity(text)
     except ValueError as exc:
         raise ValueError(f"{what}: {exc}") from None
 
@@ -287,23 +287,21 @@ def dumps_index(scenarios: Iterable[Scenario], base_dir: Path) -> str:
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
+def _atomic_write(path: Path, data: bytes, *, overwrite: bool = False) -> None:
+    """Create ``path``'s folder if needed, then write under the policy of :mod:`sim_arena_gym.trace.files`."""
+    from sim_arena_gym.trace.files import atomic_write, is_committed
+
+    if not path.parent.is_dir() and (overwrite or not is_committed(path)):  # else atomic_write refuses
         try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ScenarioIndexError(f"cannot create the folder: {exc.strerror or exc}", file=str(path.parent)) from None
+    atomic_write(path, data, overwrite=overwrite)
 
 
-def write_index(path: str | os.PathLike[str], scenarios: Sequence[Scenario]) -> Path:
-    """Write the index of ``scenarios`` to ``path`` atomically (temp file + ``os.replace``).
+def write_index(path: str | os.PathLike[str], scenarios: Sequence[Scenario], *, overwrite: bool = False) -> Path:
+    """Write the index of ``scenarios`` to ``path`` atomically (temp file + ``os.replace``), under the
+    write policy of :mod:`sim_arena_gym.trace.files` (``overwrite=True`` to replace the committed set).
 
     Every scenario needs a ``trace_path``; it is stored relative to the index's folder. Ids must be
     unique. Returns the path."""
@@ -312,7 +310,7 @@ def write_index(path: str | os.PathLike[str], scenarios: Sequence[Scenario]) -> 
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
         raise ValueError(f"duplicate scenario ids: {', '.join(dupes)}")
-    _atomic_write(path, dumps_index(scenarios, path.parent).encode("utf-8"))
+    _atomic_write(path, dumps_index(scenarios, path.parent).encode("utf-8"), overwrite=overwrite)
     return path
 
 
@@ -328,9 +326,13 @@ def save_scenario_set(
     *,
     format: str = "msgpack",
     index_name: str = INDEX_NAME,
+    overwrite: bool = False,
 ) -> list[Scenario]:
     """Write each scenario's in-memory trace under ``out_dir`` (see :func:`trace_file_name`) and an
-    index listing them. Returns the scenarios with ``trace_path`` set (traces still held in memory)."""
+    index listing them. Returns the scenarios with ``trace_path`` set (traces still held in memory).
+
+    Writes follow :mod:`sim_arena_gym.trace.files`: ``out_dir`` must be a folder (created if missing);
+    the repository's committed set is written only with ``overwrite=True``."""
     from dataclasses import replace
 
     from sim_arena_gym.trace.codec import dumps_trace
@@ -338,12 +340,14 @@ def save_scenario_set(
     if format not in ("msgpack", "json"):
         raise ValueError(f"format must be 'msgpack' or 'json', got {format!r}")
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ScenarioIndexError("the output must be a folder, but it is a file", file=str(out))
     saved: list[Scenario] = []
     for s in scenarios:
         if s.trace is None:
             raise ValueError(f"scenario {s.id!r} holds no trace in memory")
         target = out / trace_file_name(s, format)
-        _atomic_write(target, dumps_trace(s.trace, format=format))
+        _atomic_write(target, dumps_trace(s.trace, format=format), overwrite=overwrite)
         saved.append(replace(s, trace_path=target))
-    write_index(out / index_name, saved)
+    write_index(out / index_name, saved, overwrite=overwrite)
     return saved

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from typing import Iterable, Mapping, Sequence
 
-from sim_arena_gym.quantity import QuantityError, cpu_millis, memory_bytes
+from sim_arena_gym.limits import MAX_NODES_PER_POOL
+from sim_arena_gym.quantity import QuantityError, cpu_millis, memory_bytes, read_cpu_millis, read_memory_bytes
 from sim_arena_gym.sim.pools import NodePool
 from sim_arena_gym.sim.objects import HOSTNAME_LABEL, Node
 
@@ -44,7 +45,7 @@ def kwokctl_pool(count: int, name: str = "kwok-node") -> NodePool:
 
 def _quantity(text: object, parse, what: str, pool: str) -> int:
     try:
-        value = parse(text.strip() if isinstance(text, str) else text)
+        value = parse(text)
     except QuantityError as exc:
         raise ValueError(f"node pool {pool!r}: {what} {text!r} is not a Kubernetes quantity ({exc})") from None
     if value < 0:
@@ -53,18 +54,21 @@ def _quantity(text: object, parse, what: str, pool: str) -> int:
 
 
 def _pool_nodes(pool: NodePool) -> list[Node]:
+    limit = MAX_NODES_PER_POOL.value()
+    if pool.count > limit:  # the one place nodes are made: bound the work here
+        raise ValueError(f"node pool {pool.name!r} count: " + MAX_NODES_PER_POOL.exceeded(pool.count, limit))
     missing = lambda v: v is None or (isinstance(v, str) and not v.strip())  # noqa: E731
     if missing(pool.cpu) and missing(pool.memory):
         cpu = cpu_millis(KWOK_INITIALIZE["cpu"])
         memory = memory_bytes(KWOK_INITIALIZE["memory"])
         pods = int(KWOK_INITIALIZE["pods"])  # type: ignore[call-overload]
     else:
-        cpu = 0 if missing(pool.cpu) else _quantity(pool.cpu, cpu_millis, "cpu", pool.name)
-        memory = 0 if missing(pool.memory) else _quantity(pool.memory, memory_bytes, "memory", pool.name)
+        cpu = 0 if missing(pool.cpu) else _quantity(pool.cpu, read_cpu_millis, "cpu", pool.name)
+        memory = 0 if missing(pool.memory) else _quantity(pool.memory, read_memory_bytes, "memory", pool.name)
         pods = int(pool.pods)
     ephemeral = 0
     if pool.ephemeral_storage is not None:
-        ephemeral = _quantity(pool.ephemeral_storage, memory_bytes, "ephemeral_storage", pool.name)
+        ephemeral = _quantity(pool.ephemeral_storage, read_memory_bytes, "ephemeral_storage", pool.name)
     taints = tuple(pool.taints)
     nodes = []
     for i in range(pool.count):

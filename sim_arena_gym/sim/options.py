@@ -121,3 +121,8 @@ class SimOptions:
             raise ValueError(f"observe_at_ts {self.observe_at_ts!r}: expected Unix seconds (int) or None")
         if not isinstance(self.vector_min_nodes, int) or self.vector_min_nodes < 1:
             raise ValueError(f"vector_min_nodes {self.vector_min_nodes!r}: expected a positive integer")
+        if type(self.max_settle_rounds) is not int or self.max_settle_rounds < 1:
+            raise ValueError(f"max_settle_rounds {self.max_settle_rounds!r}: expected a positive integer")
+        for name in ("elapse_progress_deadlines", "fast_path"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} {getattr(self, name)!r}: expected true or false")

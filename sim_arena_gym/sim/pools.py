@@ -12,6 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from sim_arena_gym.limits import MAX_NODES_PER_POOL
+from sim_arena_gym.optioncheck import OptionError, check_quantity, check_str_map
+
 __all__ = ["KWOK_PROVIDER_TAINT", "KWOK_PROVIDER_TAINT_KEY", "NODE_PRESETS", "NodePool", "Taint", "VIRTUAL_NODE_LABELS"]
 
 #: Label every SimKube virtual node carries, and the nodeSelector SimKube's driver adds to pods.
@@ -30,8 +33,10 @@ class Taint:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "Taint":
-        if not isinstance(d, Mapping) or "key" not in d:
-            raise ValueError(f"taint {d!r}: expected a map with 'key', 'value' and 'effect'")
+        if not isinstance(d, Mapping) or not isinstance(d.get("key"), str):
+            raise ValueError(f"taint {d!r}: expected a map with 'key', 'value' and 'effect' (strings)")
+        if not isinstance(d.get("value", ""), str):
+            raise ValueError(f"taint {d!r}: value must be a string")
         effect = d.get("effect", "NoSchedule")
         if effect not in ("NoSchedule", "PreferNoSchedule", "NoExecute"):
             raise ValueError(f"taint {d!r}: effect must be NoSchedule, PreferNoSchedule or NoExecute")
@@ -91,23 +96,35 @@ class NodePool:
         if unknown:
             raise ValueError(f"node pool {dict(d)!r}: unknown keys {unknown}; allowed: {sorted(known)}")
         preset = d.get("preset", "simkube")
-        if preset not in NODE_PRESETS:
+        if not isinstance(preset, str) or preset not in NODE_PRESETS:
             raise ValueError(f"node pool {dict(d)!r}: preset must be one of {sorted(NODE_PRESETS)}")
         labels, taints = NODE_PRESETS[preset]
+        name = str(d.get("name", default_name))
+        where = f"node pool {name!r}"
         count = d.get("count", 3)
         if not isinstance(count, int) or isinstance(count, bool) or count < 0:
             raise ValueError(f"node pool {dict(d)!r}: count must be a non-negative integer")
+        limit = MAX_NODES_PER_POOL.value()
+        if count > limit:
+            raise OptionError(f"{where} count", count, MAX_NODES_PER_POOL.exceeded(count, limit))
         pods = d.get("pods", 110)
         if not isinstance(pods, int) or isinstance(pods, bool) or pods < 0:
             raise ValueError(f"node pool {dict(d)!r}: pods must be a non-negative integer")
+        for key, resource in (("cpu", "cpu"), ("memory", "memory"), ("ephemeral_storage", "memory")):
+            value = d.get(key)
+            if value is not None and not (isinstance(value, str) and not value.strip()):  # "" = undeclared
+                check_quantity(f"{where} {key}", value, resource)
+        labels = check_str_map(f"{where} labels", d.get("labels", labels))
+        if "taints" in d and not isinstance(d["taints"], (list, tuple)):
+            raise OptionError(f"{where} taints", d["taints"], "expected a list of {'key', 'value', 'effect'} maps")
         return cls(
             count=count,
             cpu=str(d.get("cpu", "16")),
             memory=str(d.get("memory", "32Gi")),
             pods=pods,
-            labels=dict(d.get("labels", labels)),
+            labels=labels,
             taints=tuple(Taint.from_dict(t) for t in d["taints"]) if "taints" in d else tuple(taints),
-            name=str(d.get("name", default_name)),
+            name=name,
             ephemeral_storage=d.get("ephemeral_storage"),
         )
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 import heapq
 from typing import Any, Mapping
 
-from sim_arena_gym.quantity import QuantityError, cpu_millis, memory_bytes
+from sim_arena_gym.quantity import QuantityError, read_cpu_millis, read_memory_bytes
 from sim_arena_gym.sim.cluster import RUNNING, SUCCEEDED, Cluster, NodeSet, Pod
 from sim_arena_gym.sim.controllers import (
     BarePodController,
@@ -49,7 +49,8 @@ from sim_arena_gym.sim.options import SimOptions
 from sim_arena_gym.sim.parse import ObjectParser, ParsedObject, PriorityClassSpec, identity_of
 from sim_arena_gym.sim.requests import NANO
 from sim_arena_gym.sim.scheduler import Scheduler
-from sim_arena_gym.trace.errors import TraceError
+from sim_arena_gym.limits import MAX_CRON_RUNS, MAX_PODS_CREATED, MAX_TIMER_INSTANTS
+from sim_arena_gym.trace.errors import TraceError, TraceLimitError
 from sim_arena_gym.trace.model import Trace
 from sim_arena_gym.trace.refs import KIND_TO_GVK
 
@@ -72,8 +73,8 @@ def parse_usage_floors(floors: Mapping[str, Mapping[str, str]] | None) -> dict[s
     out: dict[str, tuple[int | None, int | None]] = {}
     for container, values in (floors or {}).items():
         try:
-            cpu = cpu_millis(str(values["cpu"]).strip()) if values.get("cpu") is not None else None
-            mem = memory_bytes(str(values["memory"]).strip()) if values.get("memory") is not None else None
+            cpu = read_cpu_millis(values["cpu"]) if values.get("cpu") is not None else None
+            mem = read_memory_bytes(values["memory"]) if values.get("memory") is not None else None
         except QuantityError as exc:
             raise ValueError(f"usage_floors[{container!r}]: {exc}") from None
         out[str(container)] = (cpu, mem)
@@ -166,6 +167,11 @@ class Replay:
         self._timer_keys: set[tuple[int, int, str]] = set()
         self._seq = 0
         self._uid = 0
+        self._max_created = MAX_PODS_CREATED.value()
+        self._instants = 0
+        self._max_instants = MAX_TIMER_INSTANTS.value()
+        self._cron_runs = 0
+        self._max_cron_runs = MAX_CRON_RUNS.value()
         self._lifecycle_counters: dict[tuple[str, str], int] = {}
         self._spec_cache: dict[int, tuple[PodSpec, SchedulingConstraints, tuple[bool, bool]]] = {}
 
@@ -215,6 +221,8 @@ class Replay:
         spec = template.spec
         constraints, (oom, throttled) = self._pod_facts(spec, owner.workload)
         self._uid += 1
+        if self._uid > self._max_created:  # the one place pods are created: bound the work here
+            raise TraceLimitError(MAX_PODS_CREATED.exceeded(self._uid, self._max_created), limit=MAX_PODS_CREATED.name)
         pod = Pod(
             self._uid, name, owner.namespace, owner.workload, owner, spec, constraints, self._priority(spec),
             group, template_hash, self.now, ordinal,
@@ -375,9 +383,20 @@ class Replay:
         while timers and timers[0][0] <= until:
             ts = timers[0][0]
             self.now = ts
+            self._instants += 1
+            if self._instants > self._max_instants:  # cron schedules over a long window: bound the work
+                raise TraceLimitError(
+                    MAX_TIMER_INSTANTS.exceeded(self._instants, self._max_instants), limit=MAX_TIMER_INSTANTS.name
+                )
             while timers and timers[0][0] == ts:
                 _, _, controller, what = heapq.heappop(timers)
                 self._timer_keys.discard((ts, id(controller), what))
+                if what.startswith("tick:"):  # a CronJob schedule tick
+                    self._cron_runs += 1
+                    if self._cron_runs > self._max_cron_runs:
+                        raise TraceLimitError(
+                            MAX_CRON_RUNS.exceeded(self._cron_runs, self._max_cron_runs), limit=MAX_CRON_RUNS.name
+                        )
                 if what.startswith("complete:"):
                     self._complete(int(what.split(":", 1)[1]))
                 elif not controller.deleted:
@@ -393,18 +412,18 @@ class Replay:
         for i, event in enumerate(events):
             if stop is not None and event.ts > stop:
                 break
-            self._run_timers(event.ts)
-            self.now = event.ts
             try:
+                self._run_timers(event.ts)
+                self.now = event.ts
                 for obj in event.applied_objs:
                     parsed = parse(obj)
                     if parsed is not None:
                         self._apply(parsed)
                 for obj in event.deleted_objs:
                     self._delete(obj)
+                self.settle()
             except TraceError as exc:
                 raise exc.located(where=f"events[{i}] (ts {event.ts})") from None
-            self.settle()
         if stop is not None:
             end = stop
         elif events:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Iterable, Mapping
 
-from sim_arena_gym.quantity import QuantityError, parse_quantity
+from sim_arena_gym.quantity import QuantityError, read_quantity
 from sim_arena_gym.sim.objects import ContainerSpec, PodRequest
 
 __all__ = [
@@ -58,10 +58,7 @@ def nano_units(value: object) -> int:
         pass
     except TypeError:  # unhashable: not a quantity
         raise QuantityError("quantities must be strings or numbers", value) from None
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise QuantityError("quantities must be strings or numbers", value)
-    text = value.strip() if isinstance(value, str) else value
-    exact: Fraction = parse_quantity(text).value
+    exact: Fraction = read_quantity(value).value  # the one reader of trace and option quantities
     # The parser rounds every non-zero value to a whole number of nano-units, so this is exact.
     result = -((-exact.numerator * NANO) // exact.denominator)
     if len(_NANO_CACHE) > 65536:

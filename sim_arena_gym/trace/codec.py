@@ -31,13 +31,12 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import msgpack
 
-from sim_arena_gym.quantity import QuantityError, parse_quantity
+from sim_arena_gym.quantity import QuantityError, read_quantity
 from sim_arena_gym.trace.config import describe_type, validate_config
 from sim_arena_gym.trace.errors import (
     QuantityFieldError,
@@ -46,6 +45,7 @@ from sim_arena_gym.trace.errors import (
     TraceVersionError,
     WorkloadError,
 )
+from sim_arena_gym.trace.files import atomic_write, check_destination, read_bounded
 from sim_arena_gym.trace.hashing import recompute_index
 from sim_arena_gym.trace.model import SUPPORTED_VERSION, Trace, TraceEvent
 
@@ -299,7 +299,7 @@ def _check_quantities(resources: Any, where: str, field: str) -> None:
             raise TraceFormatError(f"must be a map, got {describe_type(values)}", where=f"{where} {field}.{part}")
         for name, text in values.items():
             try:
-                parse_quantity(text.strip() if isinstance(text, str) else text)
+                read_quantity(text)  # the one reader of quantities from traces and options
             except QuantityError as exc:
                 raise QuantityFieldError(
                     f"invalid quantity {text!r}: {exc.reason}", where=f"{where} {field}.{part}.{name}"
@@ -516,12 +516,16 @@ def loads_trace(data: bytes, *, format: str | None = None, source: str = "<bytes
     return _build_trace(doc, source, fmt)
 
 
-def load_trace(path: str | os.PathLike[str]) -> Trace:
+def load_trace(path: str | os.PathLike[str], *, max_bytes: int | None = None) -> Trace:
     """Read and validate a trace file: JSON for a ``.json`` path, otherwise sniffed (msgpack for
-    ``.sktrace`` files). :attr:`Trace.source` is ``str(path)``."""
+    ``.sktrace`` files). :attr:`Trace.source` is ``str(path)``.
+
+    At most ``max_bytes`` are read (default: :data:`~sim_arena_gym.limits.MAX_TRACE_BYTES`, 256 MiB,
+    raised with ``$SIM_ARENA_MAX_TRACE_BYTES``); a larger file raises :class:`TraceLimitError` before
+    it is read (see :func:`~sim_arena_gym.trace.files.read_bounded`)."""
     source = os.fspath(path)
     try:
-        data = Path(source).read_bytes()
+        data = read_bounded(source, max_bytes)
     except OSError as exc:
         raise TraceError(f"cannot read the trace file: {exc.strerror or exc}", file=source) from None
     return loads_trace(data, format=format_for_path(source), source=source)
@@ -596,76 +600,30 @@ def dumps_trace(trace: Trace, *, format: str = "msgpack", drop_lifecycles: bool 
         raise TraceFormatError(f"cannot encode the trace as {format}: {exc}", file=trace.source) from None
 
 
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        if a.exists() and b.exists():
-            return os.path.samefile(a, b)
-    except OSError:
-        pass
-    return a.resolve() == b.resolve()
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file next to ``path``, fsync it, then rename it over ``path``."""
-    try:
-        mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise TraceError(f"cannot write the trace file: {exc.strerror or exc}", file=str(path)) from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-            os.fchmod(handle.fileno(), mode)
-        os.replace(tmp_name, path)
-    except BaseException as exc:
-        try:
-            os.unlink(tmp_name)
-        except OSError:
-            pass
-        if isinstance(exc, OSError):
-            raise TraceError(f"cannot write the trace file: {exc.strerror or exc}", file=str(path)) from None
-        raise
-    try:  # make the rename itself durable; not possible on every platform
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
-
-
 def save_trace(
     trace: Trace,
     path: str | os.PathLike[str],
     *,
     format: str | None = None,
+    overwrite: bool = False,
     overwrite_source: bool = False,
     drop_lifecycles: bool = False,
+    protected: Iterable[str | os.PathLike[str] | None] = (),
 ) -> Path:
     """Write ``trace`` to ``path`` atomically and return the path.
 
     The format is ``format`` if given, else JSON for a ``.json`` path and msgpack otherwise. The
-    bytes go to a temporary file in the destination folder, which is fsynced and then renamed over
-    ``path``, so a reader never sees a partial file and a failed write leaves nothing behind.
-    Overwriting the file the trace was loaded from (``trace.source``) is refused unless
-    ``overwrite_source=True``."""
+    write follows the policy of :mod:`sim_arena_gym.trace.files`: a temporary file in the destination
+    folder, fsynced and renamed over ``path`` (a reader never sees a partial file, a failed write
+    leaves nothing behind, stale temporary files of killed writes are removed); never onto a
+    directory, device, FIFO, socket or symbolic link; and, unless ``overwrite=True``, never onto the
+    file the trace was loaded from (``trace.source``), one of the ``protected`` paths (a scenario's
+    trace file) or the repository's committed scenario set. ``overwrite_source`` is the older name of
+    ``overwrite``. Raises :class:`~sim_arena_gym.trace.errors.TraceWriteError` (a :class:`TraceError`)."""
     dest = Path(os.fspath(path))
-    if trace.source and trace.source != "<bytes>" and not overwrite_source:
-        if _same_file(dest, Path(trace.source)):
-            raise TraceError(
-                "refusing to overwrite the file this trace was loaded from; write to another path or "
-                "pass overwrite_source=True",
-                file=str(dest),
-            )
+    allow = overwrite or overwrite_source
+    guarded = [trace.source, *protected]
+    check_destination(dest, overwrite=allow, protected=guarded)  # refuse before encoding
     fmt = format or format_for_path(dest) or "msgpack"
     data = dumps_trace(trace, format=fmt, drop_lifecycles=drop_lifecycles)
-    if not dest.parent.is_dir():
-        raise TraceError(f"cannot write the trace file: folder {str(dest.parent)!r} does not exist", file=str(dest))
-    _write_atomically(dest, data)
-    return dest
-
+    return atomic_write(dest, data, overwrite=allow, protected=guarded)

@@ -61,3 +61,36 @@ class QuantityFieldError(TraceError):
 
 class WorkloadError(TraceError):
     """A workload is missing from the trace, or lacks a field an operation needs (e.g. containers)."""
+
+
+class TraceFieldError(TraceFormatError):
+    """A field the simulator reads has a value the API server would reject: the wrong type (``spec.strategy:
+    "x"``), out of range (``spec.replicas: -1``) or not one of the allowed values (``strategy.type``).
+
+    ``where`` names the event, the object and the field path, e.g. ``events[1].applied_objs[0]
+    (Deployment shop/web) spec.replicas``."""
+
+
+class TraceLimitError(TraceError):
+    """A trace asks for more work than a limit of :mod:`sim_arena_gym.limits` allows (pods, bytes).
+
+    The message names the limit, the value found and the environment variable that raises it.
+
+    Attributes:
+        limit: the limit's name (``max_pods``).
+    """
+
+    def __init__(self, problem: str, *, file: str | None = None, where: str | None = None, limit: str = "") -> None:
+        super().__init__(problem, file=file, where=where)
+        self.limit = limit
+
+    def located(self, *, file: str | None = None, where: str | None = None) -> "TraceError":
+        err = super().located(file=file, where=where)
+        err.limit = self.limit  # type: ignore[attr-defined]
+        return err
+
+
+class TraceWriteError(TraceError):
+    """A trace (or index) file may not or could not be written: the destination is not a regular file,
+    is a symbolic link, belongs to the committed scenario set or is the source of the data being
+    written (each refused unless asked), or the operating system refused the write."""

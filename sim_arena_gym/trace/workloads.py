@@ -24,10 +24,11 @@ import functools
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, NamedTuple, Sequence
 
-from sim_arena_gym.quantity import QuantityError, parse_quantity
+from sim_arena_gym.quantity import QuantityError, parse_quantity, read_quantity
 from sim_arena_gym.trace.errors import QuantityFieldError, WorkloadError
 from sim_arena_gym.trace.model import Trace, TraceEvent
 from sim_arena_gym.trace.refs import KIND_TO_GVK, WorkloadRef
+from sim_arena_gym.trace.validate import note_resource_edit
 
 __all__ = [
     "ContainerResources",
@@ -317,7 +318,7 @@ def _apply_part(current: Any, changes: Mapping[str, _Change]) -> dict[str, Any]:
 
 def _exact(text: Any, field: str, where: str) -> Any:
     try:
-        return parse_quantity(text.strip() if isinstance(text, str) else text).value
+        return read_quantity(text).value
     except QuantityError as exc:
         raise QuantityFieldError(f"invalid quantity {text!r}: {exc.reason}", where=f"{where} {field}") from None
 
@@ -711,6 +712,7 @@ class _LastOccurrenceEditor:
         event = trace.events[event_index]
         obj = event.applied_objs[position]
         edited = _edit_located(trace, obj, self._kind, req_plan, lim_plan, replicas, self._where)
+        note_resource_edit(obj, edited)  # a validator re-checks only the edited fields
         events = list(trace.events)
         events[event_index] = _with_object(event, position, edited)
         return _retraced(trace, tuple(events), self._stale)
@@ -729,6 +731,7 @@ class _LastOccurrenceEditor:
         event_index, position = self._places[0]
         obj = edited.events[event_index].applied_objs[position]
         new_obj = _edit_located(trace, obj, self._kind, _NO_PLAN, _NO_PLAN, replicas, self._where)
+        note_resource_edit(obj, new_obj)
         events = list(trace.events)
         events[event_index] = _with_object(events[event_index], position, new_obj)
         return _retraced(trace, tuple(events), self._stale)
