@@ -19,6 +19,8 @@ PACKAGES = (REPO / "sim_arena_gym", REPO / "agents")
 #: Layer rank by module prefix (longest prefix wins); a module may import its own rank or below.
 LAYERS: dict[str, int] = {
     "sim_arena_gym.quantity": 0,
+    "sim_arena_gym.limits": 0,  # named work bounds (issue 9): usable by every layer
+    "sim_arena_gym.optioncheck": 0,  # OptionError and the option checks: usable by every layer
     "sim_arena_gym.trace": 1,
     "sim_arena_gym.sim": 2,
     "sim_arena_gym.backends": 3,
