@@ -111,10 +111,10 @@ class FakeCluster:
             "contexts": [{"name": self.context, "context": {"cluster": "fake-cluster", "user": "fake-user"}}],
             "current-context": self.context,
         }
+        from sim_arena_gym.trace.files import atomic_write  # the write policy: no devices, no symlinks
+
         self.kubeconfig.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.kubeconfig.with_name(self.kubeconfig.name + ".tmp")
-        tmp.write_text(json.dumps(doc, indent=2) + "\n")
-        tmp.replace(self.kubeconfig)
+        atomic_write(self.kubeconfig, (json.dumps(doc, indent=2) + "\n").encode(), overwrite=True)
 
     def backend_options(self, **overrides: Any) -> dict[str, Any]:
         """``backend_options`` for the simkube backend pointed at this cluster (fast timing by
