@@ -377,6 +377,9 @@ CLI_CASES = [
     (["no-such-command"], "sim-arena: argument COMMAND: invalid choice: 'no-such-command'"),
     (["trace", "generate", "--count", "1", "--out", "{web}"], "trace generate: --out {web} is a file; give a folder"),
     (["run", "--trace", "/dev/zero"], "/dev/zero: the stream is too large"),
+    (["run", "--scenario", "canonical-mixed-errors", "--save-trace", "/dev/null"],
+     "/dev/null: refusing to write: the destination is a character device, not a regular file"),
+    (["run", "--trace", "{web}", "--target", "0"], "sim-arena run: argument --target: 0 is out of range: expected 1"),
 ]
 
 
