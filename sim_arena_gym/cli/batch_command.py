@@ -65,6 +65,10 @@ def cmd_batch(args: argparse.Namespace) -> int:
         raise UsageError("--jobs goes with --backend embedded: SimKube runs one Simulation at a time")
     if args.out is not None and not args.out.parent.is_dir():
         raise UsageError(f"--out {args.out}: folder {args.out.parent} does not exist")
+    if args.out is not None:  # the write policy (no devices, symlinks, committed files), before the work
+        from sim_arena_gym.trace.files import check_destination
+
+        check_destination(args.out)
     names = [n.strip() for n in args.policy.split(",") if n.strip()]
     try:
         policies = agent_entries(names, [])
