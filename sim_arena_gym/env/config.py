@@ -84,7 +84,6 @@ CHECKS: dict[str, Callable[[Any], Any]] = {
     "cpu_step": lambda v: check_quantity("cpu_step", v, "cpu", positive=True),
     "memory_step": lambda v: check_quantity("memory_step", v, positive=True),
     "replica_step": lambda v: check_int("replica_step", v, low=1, high=_MAX_REPLICAS_CAP),
-    "edit_containers": lambda v: check_choice("edit_containers", v, ("all", "first")),
     "caps": _caps,
     "reward_mode": lambda v: check_str("reward_mode", v),
     "reward_weights": _reward_weights,
