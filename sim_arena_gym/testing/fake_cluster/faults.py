@@ -3,7 +3,10 @@
 Request faults match on verb (``get``, ``list``, ``watch``, ``create``, ``update``, ``patch``,
 ``delete``), resource plural and object name (each ``None`` = any) and fire ``times`` times
 (``None`` = always). A matching fault can delay the answer, answer an error status, close a watch
-stream at once, or send SIGINT to this process before answering (Ctrl-C arriving mid-request).
+stream at once, or send SIGINT to this process (Ctrl-C arriving mid-request): once the request has been
+carried out, just before its answer is written, so the client is waiting on the answer when Ctrl-C comes and
+what the request did is settled (as on an apiserver that committed a create the client then gave up on);
+on a watch, before the stream starts.
 
 Cluster faults (see :class:`Faults`): Simulations that go ``Failed``, a SimKube lease held by
 another simulation, a slow controller start, reconcile errors (``Retrying``), a slow driver start, and

@@ -194,6 +194,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     disable_nagle_algorithm = True  # small answers go out at once (no 40 ms delayed-ACK stalls)
     timeout = 60  # an idle keep-alive connection is closed after this
+    _interrupt_before_answer = False  # set by an interrupt fault for the request being handled
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
         return
@@ -202,6 +203,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send_json(self, code: int, body: Any) -> None:
         data = json.dumps(body, separators=(",", ":")).encode()
+        if self._interrupt_before_answer:  # an interrupt fault: the request is done, Ctrl-C before its answer
+            self._interrupt_before_answer = False
+            os.kill(os.getpid(), signal.SIGINT)
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -277,8 +281,10 @@ class _Handler(BaseHTTPRequestHandler):
             for hook in list(api.request_hooks):
                 hook(verb, rtype.plural, name)
             if fault is not None:
-                if fault.interrupt:
+                if fault.interrupt and verb == "watch":
                     os.kill(os.getpid(), signal.SIGINT)
+                elif fault.interrupt:
+                    self._interrupt_before_answer = True  # see _send_json
                 if fault.delay_s:
                     time.sleep(fault.delay_s)
                 if fault.status is not None:
