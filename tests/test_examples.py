@@ -79,3 +79,12 @@ def test_train_hard_smoke(tmp_path: Path) -> None:
     assert set(summary) >= {"maskable_ppo", "sre", "train_seconds"}
     rows = (tmp_path / "run" / "curve.csv").read_text().splitlines()
     assert rows[0] == "steps,seconds,test_success,test_return,train_success,train_return" and len(rows) == 2
+
+
+def test_demo_walks_every_phase_on_the_embedded_backend() -> None:
+    out = run_example("examples/demo.py")
+    phases = [line.split()[0] for line in out.splitlines() if line[:1].isdigit()]
+    assert phases == ["1.", "2.", "3.", "4.", "5.", "4.", "5.", "4.", "5.", "6."]
+    assert "3. observe  Deployment/shop/web: 0/3 Ready, 4 Pending; replicas 4" in out
+    assert "4. act      step 3: heuristic chose cpu_down      -> 3/3 Ready, 0 Pending" in out
+    assert "   result   repaired in 3 steps; requests now {'web': {'cpu': '16', 'memory': '2Gi'}}" in out
