@@ -3,6 +3,7 @@
 #   make demo    install, then run a demo episode on the embedded backend
 #   make test    install, then run the test suite
 #   make bench   install, then run the benchmarks (prints figures)
+#   make diagram render docs/images/architecture.dot to .svg and .png (needs Graphviz's `dot`)
 #   make clean-ns  remove what simkube-backend runs left in the cluster (`sim-arena clean`);
 #                  KUBECONFIG=... TRACE_STORE=... CLEAN_ARGS=--all as needed
 #
@@ -25,7 +26,7 @@ CLEAN_ARGS ?=
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(EXTRAS)
 
-.PHONY: install demo test bench clean clean-ns
+.PHONY: install demo test bench clean clean-ns diagram
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,3 +53,7 @@ clean:
 
 clean-ns: install
 	$(BIN)/sim-arena clean $(if $(KUBECONFIG),--kubeconfig $(KUBECONFIG)) $(if $(TRACE_STORE),--trace-store $(TRACE_STORE)) $(CLEAN_ARGS)
+
+diagram:
+	dot -Tsvg docs/images/architecture.dot -o docs/images/architecture.svg
+	dot -Tpng -Gdpi=110 docs/images/architecture.dot -o docs/images/architecture.png
