@@ -81,7 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="on an internal error, print the traceback (may stand anywhere on the line)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
-    trace = commands.add_parser("trace", help="inspect, convert and generate SimKube traces")
+    trace = commands.add_parser("trace", help="inspect, convert and generate SimKube traces",
+                                description="Inspect, convert and generate SimKube traces (.sktrace msgpack or JSON).")
     trace_commands = trace.add_subparsers(dest="trace_command", metavar="SUBCOMMAND")
     trace_commands.required = True
     for name in COMMAND_MODULES:

@@ -89,10 +89,12 @@ def register(commands: Any, trace_commands: Any) -> None:
     add_backend_arguments(demo)
     demo.set_defaults(func=cmd_demo)
 
-    ag = commands.add_parser("agents", help="list the policies usable with --policy")
+    ag = commands.add_parser("agents", help="list the policies usable with --policy",
+                             description="List the policies usable with --policy, each with what it does.")
     ag.set_defaults(func=cmd_agents)
 
-    sc = commands.add_parser("scenarios", help="list scenarios")
+    sc = commands.add_parser("scenarios", help="list scenarios",
+                             description="List the scenarios of a set: id, family, split, target, oracle steps, description.")
     sc.add_argument("--set", dest="set_name", metavar="NAME", default="all",
                     help="train, test, canonical, all (default) or the path of an index.json")
     sc.set_defaults(func=cmd_scenarios)
