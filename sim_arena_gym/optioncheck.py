@@ -62,6 +62,7 @@ def check_int(option: str, value: Any, *, low: int | None = None, high: int | No
 
 
 def check_bool(option: str, value: Any) -> bool:
+    """A ``bool`` (not an int standing for one)."""
     if not isinstance(value, bool):
         raise OptionError(option, value, f"expected true or false, got {_type_name(value)}")
     return value
@@ -75,6 +76,7 @@ def check_finite(option: str, value: Any) -> float:
 
 
 def check_str(option: str, value: Any, *, empty: bool = False) -> str:
+    """A string, non-empty unless ``empty=True``."""
     if not isinstance(value, str) or (not empty and not value):
         raise OptionError(option, value, "expected a non-empty string" if not empty else "expected a string")
     return value

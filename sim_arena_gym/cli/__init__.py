@@ -71,6 +71,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``sim-arena`` argument parser with every command of :data:`COMMAND_MODULES` registered."""
     parser = _Parser(
         prog="sim-arena",
         description="Repair Kubernetes workloads stuck Pending, on SimKube traces.",

@@ -50,6 +50,7 @@ def register(commands: Any, trace_commands: Any) -> None:
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
+    """``sim-arena batch``: run policies over traces or a split; summary table and CSV/JSON."""
     import json
 
     from sim_arena_gym.learning.batch import batch_items, run_batch, summary_text, write_rows

@@ -34,6 +34,7 @@ def register(commands: Any, trace_commands: Any) -> None:
 
 
 def cmd_fake_cluster(args: argparse.Namespace) -> int:
+    """``sim-arena fake-cluster``: serve the fake cluster until interrupted."""
     from sim_arena_gym.testing.fake_cluster import FakeCluster
 
     if not 0 <= args.port < 65536:

@@ -100,6 +100,7 @@ def _agent_names(text: str | None) -> list[str]:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    """``sim-arena train``: train a Stable-Baselines3 agent into a run folder."""
     from sim_arena_gym.learning.config import LearningConfigError, make_train_spec
 
     try:
@@ -117,6 +118,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    """``sim-arena evaluate``: score agents and models per family."""
     from sim_arena_gym.learning.config import LearningConfigError
     from sim_arena_gym.learning.evaluate import agent_entries, evaluate, table_text, write_results
 

@@ -100,6 +100,7 @@ def _check_out(path: Path | None, flag: str) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    """``sim-arena serve``: a scenario as a live Kubernetes API until interrupted."""
     from sim_arena_gym.live import EPISODE_PATH, LiveCluster
 
     if not 0 <= args.port < 65536:
@@ -144,6 +145,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_mcp(args: argparse.Namespace) -> int:
+    """``sim-arena mcp``: scenarios as MCP tools over stdio."""
     try:
         from sim_arena_gym.live.mcp_server import serve_stdio
     except ModuleNotFoundError as exc:

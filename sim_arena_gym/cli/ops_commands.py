@@ -56,6 +56,7 @@ def register(commands: Any, trace_commands: Any) -> None:
 
 
 def cmd_preflight(args: argparse.Namespace) -> int:
+    """``sim-arena preflight``: check the cluster; exit 1 when a check fails."""
     from sim_arena_gym.ops.preflight import preflight
 
     report = preflight(simkube_option_values(args), probe=args.probe)
@@ -67,6 +68,7 @@ def cmd_preflight(args: argparse.Namespace) -> int:
 
 
 def cmd_clean(args: argparse.Namespace) -> int:
+    """``sim-arena clean``: remove what sim-arena runs left in the cluster."""
     import re
 
     from sim_arena_gym.cli import UsageError

@@ -317,6 +317,7 @@ def _save(env: Any, path: Path, out: TextIO, *, overwrite: bool = False) -> None
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    """``sim-arena run``: one episode of a policy on a scenario or trace; exit 0."""
     render = args.render == "ansi"
     if args.save_trace is not None:  # refuse a bad destination before running the episode
         from sim_arena_gym.trace.files import check_destination
@@ -334,6 +335,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    """``sim-arena demo``: a rendered episode on a canonical scenario; exit 1 when not repaired."""
     from sim_arena_gym.env.simkube_env import SimKubeEnv
     from sim_arena_gym.scenarios.generate import canonical_scenarios
 
@@ -360,6 +362,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_agents(args: argparse.Namespace) -> int:
+    """``sim-arena agents``: list the policies."""
     import agents
 
     rows = agents.describe()
@@ -370,6 +373,7 @@ def cmd_agents(args: argparse.Namespace) -> int:
 
 
 def cmd_scenarios(args: argparse.Namespace) -> int:
+    """``sim-arena scenarios``: list the scenarios of a set."""
     from sim_arena_gym.scenarios.generate import canonical_scenarios
 
     name = args.set_name

@@ -126,6 +126,7 @@ def waste(view: StateView, ctx: ScenarioContext, guards: Safeguards) -> float:
 
 
 class BinaryReward:
+    """``binary``: 1.0 on a step that ends in success, 0.0 otherwise."""
     name = "binary"
 
     def __init__(self, weights: Mapping[str, float], guards: Safeguards, revision: int = 0) -> None:
@@ -140,6 +141,7 @@ class BinaryReward:
 
 
 class GradualReward:
+    """``gradual`` (default): progress in the Ready fraction (a potential difference), a step cost, a success bonus."""
     name = "gradual"
 
     def __init__(self, weights: Mapping[str, float], guards: Safeguards, revision: int = 0) -> None:
@@ -173,6 +175,7 @@ class GradualReward:
 
 
 class PenaltyReward:
+    """``penalty``: the success bonus less over-allocation (on success), blocked actions, CPU throttling and a step cost."""
     name = "penalty"
 
     def __init__(self, weights: Mapping[str, float], guards: Safeguards, revision: int = 0) -> None:

@@ -411,6 +411,7 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
         return render_rgb(frame)
 
     def close(self) -> None:
+        """Close the backend (the simkube one deletes the run's nodes) and drop the outcome cache."""
         if self._backend is not None:
             self._backend.close()
             self._backend = None
@@ -499,10 +500,12 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
 
     @property
     def max_steps(self) -> int:
+        """The episode's step budget (truncation after this many steps)."""
         return self._max_steps
 
     @property
     def steps_taken(self) -> int:
+        """Steps taken in the current episode."""
         return self._step
 
     def transition(self, state: EditState, action: int) -> Transition:

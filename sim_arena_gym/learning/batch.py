@@ -196,11 +196,13 @@ def summary_text(rows: Sequence[BatchRow]) -> str:
 
 
 def rows_json(rows: Sequence[BatchRow], *, interrupted: bool = False) -> str:
+    """The batch rows as the JSON results document (``format``, ``interrupted``, ``rows``)."""
     return json.dumps({"format": RESULTS_FORMAT, "interrupted": interrupted, "rows": [asdict(r) for r in rows]},
                       indent=2) + "\n"
 
 
 def rows_csv(rows: Sequence[BatchRow]) -> str:
+    """The batch rows as CSV, one header line of the :class:`BatchRow` fields."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow([f.name for f in fields(BatchRow)])

@@ -183,6 +183,7 @@ def agent_entries(agent_names: Sequence[str], model_args: Sequence[str]) -> list
 
 
 def make_policy(entry: AgentEntry, env: Any, seed: int) -> Any:
+    """The policy of an evaluation entry: a hand-coded agent, a text agent or a trained model."""
     import agents
 
     if entry.kind == "text-agent":

@@ -50,9 +50,11 @@ class Removed:
 
 @dataclass
 class CleanReport:
+    """What ``clean`` removed, one :class:`Removed` per object."""
     removed: list[Removed] = field(default_factory=list)
 
     def text(self) -> str:
+        """One line per removed object with its run and instance, or the ``nothing to do`` line."""
         if not self.removed:
             return "nothing to do: no Simulations, virtual namespaces, nodes or trace files of sim-arena-gym runs\n"
         lines = []

@@ -82,9 +82,11 @@ class PreflightReport:
         return all(c.status == "pass" for c in self.checks)
 
     def failed(self) -> list[Check]:
+        """The checks whose status is not ``pass`` (failed and skipped ones)."""
         return [c for c in self.checks if c.status != "pass"]
 
     def to_json(self) -> dict[str, Any]:
+        """The report as JSON-ready data: ``{"ok": bool, "checks": [each check's fields]}``."""
         return {"ok": self.ok, "checks": [asdict(c) for c in self.checks]}
 
     def text(self) -> str:

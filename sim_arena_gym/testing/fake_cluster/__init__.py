@@ -89,13 +89,16 @@ class FakeCluster:
 
     @property
     def url(self) -> str:
+        """The API server's base URL (``http://127.0.0.1:<port>``)."""
         return self.server.url
 
     @property
     def context(self) -> str:
+        """The kubeconfig context name the cluster writes (``fake-cluster``)."""
         return "fake-cluster"
 
     def start(self) -> "FakeCluster":
+        """Write the kubeconfig and start the API server (once); returns ``self``."""
         if not self._started:
             self._write_kubeconfig()
             self.server.start()
@@ -157,6 +160,7 @@ class FakeCluster:
         return self.store.snapshot()
 
     def close(self) -> None:
+        """Stop the emulator and the API server and remove the temporary files it made (idempotent)."""
         if self._closed:
             return
         self._closed = True

@@ -55,6 +55,7 @@ GROUPS: dict[str, tuple[str, tuple[ResourceType, ...]]] = {
 
 
 def all_types(with_simkube: bool = True) -> Iterable[ResourceType]:
+    """Every resource type the fake API serves (SimKube's unless ``with_simkube=False``)."""
     yield from CORE
     for group, (_, types) in GROUPS.items():
         if group == SIMKUBE_GROUP and not with_simkube:
@@ -63,6 +64,7 @@ def all_types(with_simkube: bool = True) -> Iterable[ResourceType]:
 
 
 def find_type(group: str, version: str, plural: str, with_simkube: bool = True) -> ResourceType | None:
+    """The resource type served at ``group/version/plural``, or ``None``."""
     for t in all_types(with_simkube):
         if t.group == group and t.version == version and t.plural == plural:
             return t
@@ -92,6 +94,7 @@ def api_resource_list(group: str, version: str, with_simkube: bool = True) -> di
 
 
 def api_group_list(with_simkube: bool = True) -> dict[str, Any]:
+    """The ``/apis`` discovery document (an ``APIGroupList``)."""
     groups = []
     for group, (version, _) in GROUPS.items():
         if group == SIMKUBE_GROUP and not with_simkube:

@@ -56,6 +56,7 @@ def _label_term(labels: dict[str, str], term: str) -> bool:
 
 
 def matches_labels(obj: dict[str, Any], selector: str | None) -> bool:
+    """Whether ``obj``'s labels satisfy a label selector string (``None`` / empty matches all)."""
     if not selector:
         return True
     labels = (obj.get("metadata") or {}).get("labels") or {}
@@ -75,6 +76,7 @@ def _field(obj: Any, path: str) -> str:
 
 
 def matches_fields(obj: dict[str, Any], selector: str | None) -> bool:
+    """Whether ``obj`` satisfies a field selector string (``None`` / empty matches all)."""
     if not selector:
         return True
     for term in split_terms(selector):
