@@ -602,3 +602,33 @@ def test_objects_made_by_the_env_editor_are_checked_where_the_edit_changed_them(
     validator.validate(with_replicas)
     with pytest.raises(TraceLimitError):
         validator.validate(editor.with_replicas(edited, 10**5))
+
+
+def test_cli_command_needing_a_missing_extra_is_one_line_exit_2(tmp_path: Path) -> None:
+    """`sim-arena train` where stable-baselines3 cannot be imported (as without the train extra)."""
+    script = (
+        "import sys; sys.modules['stable_baselines3'] = None\n"  # an import of it now fails as if not installed
+        "from sim_arena_gym.cli import main\n"
+        f"sys.exit(main(['train', '--algo', 'ppo', '--timesteps', '10', '--out', {str(tmp_path / 'run')!r}]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (
+        "sim-arena: error: this command needs the 'train' extra (module 'stable_baselines3' is not installed): "
+        "pip install 'sim-arena-gym[train]', or `make install` in a checkout\n"
+    )
+    assert not (tmp_path / "run").exists()
+
+
+def test_cli_missing_module_outside_the_extras_is_still_a_bug(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sim_arena_gym.cli import run_commands
+
+    def broken(args: Any) -> int:
+        raise ModuleNotFoundError("No module named 'sim_arena_gym.nothere'", name="sim_arena_gym.nothere")
+
+    monkeypatch.setattr(run_commands, "cmd_agents", broken)
+    code, out, err = _cli(["agents"], capsys)
+    assert code == 70
+    assert err.startswith("sim-arena: internal error, a bug: ModuleNotFoundError:")

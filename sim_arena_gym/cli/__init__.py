@@ -97,6 +97,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Top-level modules of the optional extras (pyproject.toml) -> the extra that installs them.
+EXTRA_OF_MODULE = {
+    "torch": "train", "stable_baselines3": "train", "sb3_contrib": "train", "yaml": "train",
+    "tensorboard": "train", "tqdm": "train", "rich": "train", "matplotlib": "train",
+    "ray": "rllib", "tree": "rllib", "mcp": "mcp",
+}
+
+
+def missing_extra(exc: ModuleNotFoundError) -> str | None:
+    """The one-line message for a command that needs an optional extra that is not installed, else None."""
+    top = (exc.name or "").split(".")[0]
+    extra = EXTRA_OF_MODULE.get(top)
+    if extra is None:
+        return None
+    return (f"this command needs the '{extra}' extra (module {top!r} is not installed): "
+            f"pip install 'sim-arena-gym[{extra}]', or `make install` in a checkout")
+
+
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return text or type(exc).__name__
@@ -124,6 +142,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("sim-arena: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as exc:  # anything else is a bug: one line, the traceback only with --debug
+        extra = missing_extra(exc) if isinstance(exc, ModuleNotFoundError) else None
+        if extra is not None:  # an optional extra not installed: a set-up error, not a bug
+            print(f"sim-arena: error: {extra}", file=sys.stderr)
+            return EXIT_USAGE
         if debug:
             traceback.print_exc()
         hint = "" if debug else " (run again with --debug for the traceback)"
