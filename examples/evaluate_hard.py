@@ -15,6 +15,7 @@ from typing import Any, Callable
 import gymnasium as gym
 
 import sim_arena_gym  # noqa: F401  (registers the environments)
+from sim_arena_gym.env.rewards import REWARDS
 
 
 def play(env: gym.Env, act: Callable[[Any, dict[str, Any]], int], ids: list[str]) -> tuple[float, float, float]:
@@ -41,7 +42,7 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenarios", default="hard-test")
-    parser.add_argument("--reward-mode", default="gradual", choices=("binary", "gradual", "penalty"))
+    parser.add_argument("--reward-mode", default="gradual", choices=tuple(REWARDS))
     parser.add_argument("--model", default=None, help="a MaskablePPO model.zip to evaluate too")
     parser.add_argument("--random-seeds", type=int, default=5)
     args = parser.parse_args()

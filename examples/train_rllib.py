@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from sim_arena_gym.integrations import rllib as sim_rllib
+from sim_arena_gym.env.rewards import REWARDS
 
 
 def main() -> None:
@@ -34,7 +35,7 @@ def main() -> None:
     parser.add_argument("--eval-every", type=int, default=10_240, help="env steps between evaluations")
     parser.add_argument("--target-success", type=float, default=1.0, help="stop at this test success rate")
     parser.add_argument("--keep-going", action="store_true", help="train on to --timesteps after the target")
-    parser.add_argument("--reward-mode", default="gradual", choices=("binary", "gradual", "penalty"))
+    parser.add_argument("--reward-mode", default="gradual", choices=tuple(REWARDS))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--checkpoint", type=Path, default=None, help="save the algorithm here at the end")
     parser.add_argument("--ray-temp-dir", default=str(Path(tempfile.gettempdir()) / "sim-arena-ray"),

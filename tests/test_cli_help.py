@@ -20,3 +20,10 @@ def _undocumented(parser: argparse.ArgumentParser, name: str) -> list[str]:
 
 def test_every_command_and_option_is_documented() -> None:
     assert _undocumented(build_parser(), "sim-arena") == []
+
+
+def test_the_cli_reward_modes_are_the_envs() -> None:
+    from sim_arena_gym.cli.run_commands import REWARD_MODES
+    from sim_arena_gym.env.rewards import REWARDS
+
+    assert REWARD_MODES == tuple(REWARDS)

@@ -44,6 +44,8 @@ def bounded_int(low: int, high: int) -> Any:
 
 #: The scenario ``sim-arena demo`` runs by default.
 DEMO_SCENARIO = "canonical-slightly-bad-cpu"
+#: The env's reward modes (``sim_arena_gym.env.rewards.REWARDS``), written out so that building the parser
+#: imports no env code; tests/test_cli_help.py keeps the two equal.
 REWARD_MODES = ("binary", "gradual", "penalty")
 
 
