@@ -29,6 +29,7 @@ from sim_arena_gym.sim.options import SimOptions
 from sim_arena_gym.sim.outcome import ClusterOutcome
 from sim_arena_gym.sim.parse import ObjectParser
 from sim_arena_gym.sim.replay import Replay, parse_usage_floors
+from sim_arena_gym.sim.snapshot import SnapshotCache
 from sim_arena_gym.trace.errors import TraceError
 from sim_arena_gym.trace.model import Trace
 from sim_arena_gym.trace.validate import ObjectValidator
@@ -52,7 +53,7 @@ class EmbeddedBackend:
 
     name = "embedded"
 
-    def __init__(self, options: SimOptions | None = None, **overrides: Any) -> None:
+    def __init__(self, options: SimOptions | None = None, *, resume: bool = True, **overrides: Any) -> None:
         base = options if options is not None else SimOptions()
         if not isinstance(base, SimOptions):
             raise TypeError(f"options must be a SimOptions, got {type(base).__name__}")
@@ -67,6 +68,7 @@ class EmbeddedBackend:
         self._nodesets: dict[int, tuple[Any, NodeSet]] = {}
         self._floors: dict[int, tuple[Any, dict]] = {}
         self._targets: dict[int, tuple[Any, str]] = {}
+        self._snapshots = SnapshotCache() if resume else None
 
     def _nodeset(self, scenario: Scenario) -> NodeSet:
         pools = scenario.node_pools
@@ -92,6 +94,8 @@ class EmbeddedBackend:
             return hit[1]
         if len(self._targets) >= _CACHE_LIMIT:
             self._targets.clear()
+        if self._snapshots is not None:
+            self._snapshots.clear()
         text = str(ref)
         self._targets[id(ref)] = (ref, text)
         return text
@@ -134,11 +138,18 @@ class EmbeddedBackend:
             )
             if outcome is not None:
                 return outcome
-        replay = Replay(
-            trace, nodeset, self._parser, options, simkube_mode=scenario.simkube_mode, target=target, floors=floors
-        )
         try:
-            replay.run()
+            if self._snapshots is not None:
+                replay = self._snapshots.replay(
+                    trace, nodeset, self._parser, options, simkube_mode=scenario.simkube_mode, target=target,
+                    floors=floors,
+                )
+            else:
+                replay = Replay(
+                    trace, nodeset, self._parser, options, simkube_mode=scenario.simkube_mode, target=target,
+                    floors=floors,
+                )
+                replay.run()
         except TraceError as exc:
             raise exc.located(file=trace.source) from None
         except RuntimeError as exc:
@@ -152,3 +163,5 @@ class EmbeddedBackend:
         self._nodesets.clear()
         self._floors.clear()
         self._targets.clear()
+        if self._snapshots is not None:
+            self._snapshots.clear()

@@ -35,6 +35,7 @@ from typing import Any, Mapping
 
 from sim_arena_gym.quantity import QuantityError, read_cpu_millis, read_memory_bytes
 from sim_arena_gym.sim.cluster import RUNNING, SUCCEEDED, Cluster, NodeSet, Pod
+from sim_arena_gym.sim.copying import StateCopier
 from sim_arena_gym.sim.controllers import (
     BarePodController,
     Controller,
@@ -174,6 +175,38 @@ class Replay:
         self._max_cron_runs = MAX_CRON_RUNS.value()
         self._lifecycle_counters: dict[tuple[str, str], int] = {}
         self._spec_cache: dict[int, tuple[PodSpec, SchedulingConstraints, tuple[bool, bool]]] = {}
+
+    # -- copies (sim/snapshot.py) ------------------------------------------------------------------
+
+    def copy(self, trace: Trace | None = None) -> "Replay":
+        """A copy of this replay's whole state, sharing no mutable object with it (pods, controllers,
+        node usage, queues, timers, counters), for ``trace`` (default: the same trace).
+
+        Only between events: the copy of a replay stopped before ``events[i]`` (see :meth:`run`'s
+        ``save_at``) continues at ``events[i]`` of ``trace`` exactly as the original would continue
+        with its own trace, provided both traces have the same events before ``i`` (the caller's
+        check) and the same ``pod_lifecycles``."""
+        if self._dirty:
+            raise RuntimeError("a replay is copied only between events (controllers are dirty)")
+        copier = StateCopier()
+        new = Replay.__new__(Replay)
+        new.__dict__.update(self.__dict__)
+        if trace is not None:
+            new.trace = trace
+        new.cluster = self.cluster.copy(copier)
+        new.scheduler = self.scheduler.copy(new.cluster, copier, new._on_bound, new._on_preempt)
+        controller, pod = copier.controller, copier.pod
+        new.objects = {key: controller(c) for key, c in self.objects.items()}
+        new.priority_classes = self.priority_classes.copy()
+        new.pods = {uid: pod(p) for uid, p in self.pods.items()}
+        new._dirty = {}
+        new._timers = [(ts, seq, controller(c), what) for ts, seq, c, what in self._timers]  # still a heap
+        copier.finish()
+        memo = copier.memo
+        new._timer_keys = {(ts, id(memo[cid]), what) for ts, cid, what in self._timer_keys}
+        new._lifecycle_counters = self._lifecycle_counters.copy()
+        new._spec_cache = self._spec_cache.copy()
+        return new
 
     # -- ControllerHost ----------------------------------------------------------------------------
 
@@ -403,15 +436,25 @@ class Replay:
                     controller.timer(self, what)
             self.settle()
 
-    def run(self) -> None:
-        """Replay every event up to the observation time, then settle."""
+    def run(self, *, start: int = 0, save_at: int | None = None) -> "Replay | None":
+        """Replay every event from ``events[start]`` on (0: the whole trace; a later index only on a
+        copy made before that event, see :meth:`copy`) up to the observation time, then settle.
+
+        With ``save_at``, a copy of the state just before ``events[save_at]`` is taken on the way
+        (``save_at == len(events)``: after the last event, before the final timers) and returned;
+        ``None`` when the replay does not reach that point (``observe_at_ts`` before it)."""
         options = self.options
         events = self.trace.events
         stop = options.observe_at_ts
         parse = self.parser.parse_object
-        for i, event in enumerate(events):
+        saved = None
+        i = start
+        for i in range(start, len(events)):
+            event = events[i]
             if stop is not None and event.ts > stop:
                 break
+            if i == save_at:
+                saved = self.copy()
             try:
                 self._run_timers(event.ts)
                 self.now = event.ts
@@ -424,6 +467,9 @@ class Replay:
                 self.settle()
             except TraceError as exc:
                 raise exc.located(where=f"events[{i}] (ts {event.ts})") from None
+        else:
+            if save_at == len(events):
+                saved = self.copy()
         if stop is not None:
             end = stop
         elif events:
@@ -434,3 +480,4 @@ class Replay:
         self.now = max(self.now, end)
         self.settle()
         self.end_ts = self.now
+        return saved

@@ -23,7 +23,7 @@ failed on an unchanged cluster fails again with the same message without re-eval
 from __future__ import annotations
 
 import heapq
-from typing import Callable
+from typing import Any, Callable
 
 from sim_arena_gym.sim.board import Board
 from sim_arena_gym.sim.cluster import Cluster, Pod, StaticResult
@@ -84,6 +84,27 @@ class Scheduler:
         self._tick = 0
         self._failures: dict[int, _Failure] = {}
         self.attempts = 0
+
+    def copy(
+        self, cluster: Cluster, copier: Any, on_bound: Callable[[Pod], None], on_preempt: Callable[[Pod], None]
+    ) -> "Scheduler":
+        """A copy over ``cluster`` (the copy of this one's cluster) calling the given callbacks; pods
+        are mapped through ``copier`` (a :class:`~sim_arena_gym.sim.copying.StateCopier`). The
+        failure verdicts are shared: they are never changed once made."""
+        new = Scheduler.__new__(Scheduler)
+        new.cluster = cluster
+        new.nodeset = self.nodeset
+        new.version = self.version
+        new.on_bound = on_bound
+        new.on_preempt = on_preempt
+        new.vector = self.vector
+        pod = copier.pod
+        new._active = [(p, seq, pod(x)) for p, seq, x in self._active]  # same order: still a heap
+        new.unschedulable = {uid: pod(x) for uid, x in self.unschedulable.items()}
+        new._tick = self._tick
+        new._failures = self._failures.copy()
+        new.attempts = self.attempts
+        return new
 
     # -- queue -------------------------------------------------------------------------------------
 

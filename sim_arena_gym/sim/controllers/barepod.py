@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sim_arena_gym.sim.cluster import Pod
 from sim_arena_gym.sim.controllers.base import Controller, ControllerHost
 from sim_arena_gym.sim.objects import PodTemplate
@@ -22,6 +24,11 @@ class BarePodController(Controller):
         self.template = template
         self.pod: Pod | None = None
         self.created = False
+
+    def relink(self, copier: Any) -> None:
+        super().relink(copier)
+        if self.pod is not None:
+            self.pod = copier.pod(self.pod)
 
     def sync(self, host: ControllerHost) -> None:
         if not self.created and not self.deleted:

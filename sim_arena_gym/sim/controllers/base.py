@@ -96,6 +96,19 @@ class Controller:
         self.created_ts = host.now
         self.deleted = False
 
+    def copy(self) -> "Controller":
+        """A new controller with this one's attributes (containers and references still shared
+        until :meth:`relink`; see :class:`~sim_arena_gym.sim.copying.StateCopier`)."""
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        return new
+
+    def relink(self, copier: Any) -> None:
+        """On a copy: own copies of the mutable containers, references mapped through ``copier``
+        (its ``pod`` and ``controller`` methods). Each subclass extends it for what it adds."""
+        if self.owner is not None:
+            self.owner = copier.controller(self.owner)
+
     @property
     def top(self) -> "Controller":
         node = self

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sim_arena_gym.sim.controllers.base import Controller, ControllerHost
 from sim_arena_gym.sim.controllers.job import JobController
 from sim_arena_gym.sim.cron import CronError, parse_schedule
@@ -25,6 +27,11 @@ class CronJobController(Controller):
         self.spec = spec
         self.next_ts: int | None = None
         self._schedule(host, spec, host.now)
+
+    def relink(self, copier: Any) -> None:
+        super().relink(copier)
+        controller = copier.controller
+        self.jobs = [controller(job) for job in self.jobs]
 
     def _schedule(self, host: ControllerHost, spec: CronJobSpec, after: int) -> None:
         try:

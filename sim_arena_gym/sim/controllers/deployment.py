@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from typing import Any, Iterable
 
 from sim_arena_gym.sim.cluster import Pod
 from sim_arena_gym.sim.controllers.base import (
@@ -67,6 +67,14 @@ class DeploymentController(Controller):
         self.conds: dict[str, _Cond] = {}
         #: last written status: (replicas, updated, ready, available)
         self.status = (0, 0, 0, 0)
+
+    def relink(self, copier: Any) -> None:
+        super().relink(copier)
+        controller = copier.controller
+        self.rss = [controller(rs) for rs in self.rss]
+        if self.new_rs is not None:
+            self.new_rs = controller(self.new_rs)
+        self.conds = self.conds.copy()  # a _Cond is never changed once stored
 
     def update(self, host: ControllerHost, spec: DeploymentSpec) -> None:
         self._set_spec(spec)

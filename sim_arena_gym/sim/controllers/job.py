@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sim_arena_gym.sim.cluster import RUNNING, SUCCEEDED, Pod
 from sim_arena_gym.sim.controllers.base import Controller, ControllerHost
 from sim_arena_gym.sim.names import pod_suffix
@@ -36,6 +38,11 @@ class JobController(Controller):
         self.created_pods = 0
         self.finished_ts: int | None = None
         self.scheduled_ts = scheduled_ts
+
+    def relink(self, copier: Any) -> None:
+        super().relink(copier)
+        pod = copier.pod
+        self.pods = {uid: pod(p) for uid, p in self.pods.items()}
 
     def update(self, host: ControllerHost, spec: JobSpec) -> None:
         # The pod template of a Job is immutable; parallelism and completions may change.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sim_arena_gym.sim.cluster import PENDING, Pod
 from sim_arena_gym.sim.controllers.base import Controller, ControllerHost, _mark_up
 from sim_arena_gym.sim.names import pod_suffix
@@ -44,6 +46,11 @@ class ReplicaSetController(Controller):
         #: ``deployment.kubernetes.io/desired-replicas`` and ``max-replicas`` annotations
         self.desired_annotation: int | None = None
         self.max_annotation: int | None = None
+
+    def relink(self, copier: Any) -> None:
+        super().relink(copier)
+        pod = copier.pod
+        self.pods = {uid: pod(p) for uid, p in self.pods.items()}
 
     def update(self, spec: ReplicaSetSpec) -> None:
         """A new version of a standalone ReplicaSet: new pods use the new template (existing pods stay)."""

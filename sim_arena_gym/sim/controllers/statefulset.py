@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sim_arena_gym.sim.cluster import RUNNING, Pod
 from sim_arena_gym.sim.controllers.base import Controller, ControllerHost
 from sim_arena_gym.sim.names import content_digest, template_hash
@@ -31,6 +33,11 @@ class StatefulSetController(Controller):
         self.apply(spec)
         self.current_hash = self.update_hash
         self.current_template = spec.template
+
+    def relink(self, copier: Any) -> None:
+        super().relink(copier)
+        pod = copier.pod
+        self.pods = {ordinal: pod(p) for ordinal, p in self.pods.items()}
 
     def apply(self, spec: StatefulSetSpec) -> None:
         self.spec = spec
