@@ -11,7 +11,13 @@ Cases (each run replays the whole trace and builds the ClusterOutcome):
 3. 1,000 nodes / 10,000 pods: 100 Deployments x 100 replicas, mixed requests; one Deployment edited
    before each run. Target: <= 50 ms.
 4. growth with pods at 1,000 nodes: 1,000, 10,000 and 100,000 pods (10, 100 and 1,000 Deployments x
-   100 replicas), the time per pod at each size (close to constant = linear growth).
+   100 replicas), the time per pod at each size (close to constant = linear growth). 100,000 pods is
+   over the default ``max_pods`` limit of 10,000 (``sim_arena_gym.limits``): that case raises it with
+   ``SIM_ARENA_MAX_PODS=100000`` for its own runs only, and says so.
+5. resume: 1,000 nodes, 99 Deployments x 100 replicas created one per event (100 events, a StatefulSet
+   first so that the general replay runs); an edit of the last Deployment resumes from the state saved
+   before the last event (``sim_arena_gym.sim.snapshot``), against the full replay
+   (``EmbeddedBackend(resume=False)``); and the memory one saved state takes (``tracemalloc``).
 
 Traces of these shapes (Deployments created once each) take the short replay of
 ``sim_arena_gym.sim.fastpath``; the canonical case is also timed with ``SimOptions(fast_path=False)``,
@@ -24,18 +30,23 @@ Figures are medians of many runs timed with ``time.perf_counter_ns``. Run:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
+import os
 import platform
 import statistics
 import sys
 import time
+import tracemalloc
 from pathlib import Path
+from typing import Iterator
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sim_arena_gym.backends import EmbeddedBackend  # noqa: E402
+from sim_arena_gym.limits import MAX_PODS  # noqa: E402
 from sim_arena_gym.scenarios.model import NodePool, Scenario  # noqa: E402
-from sim_arena_gym.trace.builders import build_trace, container, deployment, pod_spec  # noqa: E402
+from sim_arena_gym.trace.builders import build_trace, container, deployment, pod_spec, statefulset  # noqa: E402
 from sim_arena_gym.trace.refs import WorkloadRef  # noqa: E402
 from sim_arena_gym.trace.workloads import edit_workload  # noqa: E402
 
@@ -133,6 +144,63 @@ def bench_cluster(
     return cpu
 
 
+@contextlib.contextmanager
+def raised_max_pods(pods: int) -> Iterator[None]:
+    """``SIM_ARENA_MAX_PODS`` at least ``pods`` inside the block (restored after), with a note."""
+    if pods <= MAX_PODS.value():
+        yield
+        return
+    old = os.environ.get(MAX_PODS.env_var)
+    os.environ[MAX_PODS.env_var] = str(pods)
+    print(f"  (this case asks for {pods:,} pods at once: over the default max_pods limit of "
+          f"{MAX_PODS.default:,}, raised to {pods:,} with {MAX_PODS.env_var}={pods} for its runs only)")
+    try:
+        yield
+    finally:
+        if old is None:
+            del os.environ[MAX_PODS.env_var]
+        else:
+            os.environ[MAX_PODS.env_var] = old
+
+
+def bench_resume(nodes: int, deployments: int, replicas: int, repeat: int) -> None:
+    """Edits of the last of ``deployments`` Deployments created one per event: resumed vs full replay."""
+    scenario = _scenario(nodes, f"Deployment/default/app-{deployments - 1:03d}")
+    spec = pod_spec([container("db", cpu="500m", memory="1Gi")])
+    events = [(1_700_000_000, [statefulset("db", spec, replicas=3)], [])]
+    for i in range(deployments):
+        obj = deployment(f"app-{i:03d}", pod_spec([container("app", cpu="250m", memory="256Mi")]), replicas=replicas)
+        events.append((1_700_000_001 + i, [obj], []))
+    base = build_trace(events)
+    ref = f"default/app-{deployments - 1:03d}"
+    traces = [edit_workload(base, ref, requests={"*": {"cpu": v}}, occurrences="last")
+              for v in ["100m", "200m", "300m"] * max(1, repeat)]  # fmt: skip
+    pods = deployments * replicas + 3
+    full = EmbeddedBackend(resume=False)
+    full.run(traces[0], scenario)
+    median_full, _ = _median_run(full, traces, scenario, max(3, repeat // 3))
+    cpu_full = LAST_CPU[0]
+    resumed = EmbeddedBackend()
+    resumed.run(traces[0], scenario)
+    resumed.run(traces[1], scenario)  # shares all but the last event with the first: saves a state
+    median_resumed, _ = _median_run(resumed, traces[2:], scenario, repeat)
+    cpu_resumed = LAST_CPU[0]
+    print(f"{nodes:5d} nodes / {pods:6d} pods over {len(events)} events, edit of the last Deployment: "
+          f"resumed CPU {cpu_resumed / 1e6:8.2f} ms (median wall {median_resumed / 1e6:.2f} ms), "
+          f"full replay CPU {cpu_full / 1e6:8.2f} ms (wall {median_full / 1e6:.2f} ms): x{cpu_full / cpu_resumed:.1f}")
+    cache = resumed._snapshots
+    saved = [s for c in cache._contexts.values() for s in c.saved]
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    copy = saved[0].replay.copy()
+    size = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    del copy
+    print(f"{'':20s}one saved state ({saved[0].pods:,} pods): {size / 2**20:.2f} MiB = "
+          f"{size / max(1, saved[0].pods):,.0f} bytes/pod (bounds: {cache.max_contexts} contexts x "
+          f"{cache.per_context} states, {cache.max_saved_pods:,} pods in all)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
@@ -144,10 +212,13 @@ def main() -> int:
     t_100_1k = bench_cluster(100, 10, 100, 10 if quick else 40, 10)
     t_1k_1k = bench_cluster(1000, 10, 100, 5 if quick else 20, None)
     t_1k_10k = bench_cluster(1000, 100, 100, 3 if quick else 9, 50)
-    t_1k_100k = bench_cluster(1000, 1000, 100, 3, None, general=False)
+    with raised_max_pods(100_000):
+        t_1k_100k = bench_cluster(1000, 1000, 100, 3, None, general=False)
     print(f"growth per 10x pods and nodes (100/1k -> 1000/10k): x{t_1k_10k / t_100_1k:.1f}")
     print(f"growth per 10x pods at 1,000 nodes: 1k -> 10k pods x{t_1k_10k / t_1k_1k:.1f}, "
           f"10k -> 100k pods x{t_1k_100k / t_1k_10k:.1f} (x10 = linear)")
+    bench_resume(3, 3, 2, 300 if quick else 2000)
+    bench_resume(1000, 99, 100, 3 if quick else 9)  # 9,903 pods: within max_pods
     return 0
 
 
