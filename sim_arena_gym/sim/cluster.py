@@ -99,11 +99,6 @@ class Pod:
         self.run_seconds: int | None = None
         self.deleted = False
 
-    def copy(self) -> "Pod":
-        """A new pod with every attribute of this one (references shared: see
-        :class:`~sim_arena_gym.sim.copying.StateCopier`, which re-points them)."""
-        return _copy_pod(self)
-
     @property
     def active(self) -> bool:
         """Not terminal (Pending or Running) and not deleted."""
@@ -124,7 +119,9 @@ def _slot_copier(cls: type) -> Any:
     return scope["copy"]
 
 
-_copy_pod = _slot_copier(Pod)
+#: ``pod.copy()``: a new pod with every attribute of this one (references shared: see
+#: :class:`~sim_arena_gym.sim.copying.StateCopier`, which re-points them).
+Pod.copy = _slot_copier(Pod)  # type: ignore[attr-defined]
 
 
 class NodeSet:
@@ -217,8 +214,8 @@ class Cluster:
         if self.node_pods is None:
             new.node_pods = None  # type: ignore[assignment]
         else:
-            pod = copier.pod
-            new.node_pods = [{uid: pod(p) for uid, p in d.items()} if d else {} for d in self.node_pods]
+            pods = copier.pods
+            new.node_pods = [pods(d) if d else {} for d in self.node_pods]
         controller = copier.controller
         new.group_counts = {controller(g): c.copy() for g, c in self.group_counts.items()}
         new.priority_counts = self.priority_counts.copy()
@@ -287,4 +284,5 @@ class Cluster:
 
     def lower_priority_exists(self, priority: int) -> bool:
         """Some bound pod has a priority strictly below ``priority``."""
-        return any(p < priority for p in self.priority_counts)
+        counts = self.priority_counts
+        return bool(counts) and min(counts) < priority

@@ -46,9 +46,18 @@ class StateCopier:
         if owner is not None:
             new.owner = self.controller(owner)
         group = pod.group
-        if group is not None:
-            new.group = self.controller(group)  # the owning ReplicaSet or StatefulSet
+        if group is not None:  # the owning ReplicaSet or StatefulSet
+            new.group = new.owner if group is owner else self.controller(group)
         return new
+
+    def pods(self, pods: dict[Any, Any]) -> dict[Any, Any]:
+        """``{key: self.pod(p)}`` for a map of pods (written out: maps of pods are most of a copy)."""
+        memo = self.memo
+        out = {}
+        for key, p in pods.items():
+            new = memo.get(id(p))
+            out[key] = new if new is not None else self.pod(p)
+        return out
 
     def controller(self, controller: Any) -> Any:
         """The copy of ``controller``; its references are re-pointed by :meth:`finish`."""

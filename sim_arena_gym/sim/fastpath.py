@@ -77,6 +77,9 @@ from sim_arena_gym.trace.model import Trace
 
 __all__ = ["fast_outcome"]
 
+#: Modelled kinds this module declines (an object of one is declined anyway once parsed, unless it
+#: parses to nothing, e.g. a Pod owned by a DaemonSet: then the general replay, same outcome, runs).
+_OTHER_KINDS = frozenset(("ReplicaSet", "StatefulSet", "Job", "CronJob", "Pod"))
 _AVAILABLE = ("Available", "True", MIN_AVAILABLE, "Deployment has minimum availability.")
 _UNAVAILABLE = ("Available", "False", MIN_UNAVAILABLE, "Deployment does not have minimum availability.")
 
@@ -208,6 +211,26 @@ def fast_outcome(
     events = trace.events
     if not events or options.observe_at_ts is not None or trace.pod_lifecycles:
         return None
+    # Decline at once a trace that shows another shape in its raw objects, before any work: a
+    # deletion, decreasing times, another modelled kind, a Deployment applied twice.
+    seen: set[tuple[Any, Any]] = set()
+    last_ts = events[0].ts
+    for event in events:
+        if event.deleted_objs or event.ts < last_ts:
+            return None
+        last_ts = event.ts
+        for obj in event.applied_objs:
+            if type(obj) is not dict:
+                continue
+            kind = obj.get("kind")
+            if kind in _OTHER_KINDS:
+                return None
+            meta = obj.get("metadata")
+            if kind == "Deployment" and type(meta) is dict:
+                identity = (meta.get("namespace"), meta.get("name"))
+                if identity in seen:
+                    return None
+                seen.add(identity)
     version = options.version
     num_nodes = len(nodeset.nodes)
     vector = num_nodes >= options.vector_min_nodes

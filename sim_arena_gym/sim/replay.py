@@ -193,12 +193,12 @@ class Replay:
         new.__dict__.update(self.__dict__)
         if trace is not None:
             new.trace = trace
+        new.pods = copier.pods(self.pods)  # first: the other maps of pods find them copied
         new.cluster = self.cluster.copy(copier)
         new.scheduler = self.scheduler.copy(new.cluster, copier, new._on_bound, new._on_preempt)
-        controller, pod = copier.controller, copier.pod
+        controller = copier.controller
         new.objects = {key: controller(c) for key, c in self.objects.items()}
         new.priority_classes = self.priority_classes.copy()
-        new.pods = {uid: pod(p) for uid, p in self.pods.items()}
         new._dirty = {}
         new._timers = [(ts, seq, controller(c), what) for ts, seq, c, what in self._timers]  # still a heap
         copier.finish()

@@ -41,8 +41,7 @@ class JobController(Controller):
 
     def relink(self, copier: Any) -> None:
         super().relink(copier)
-        pod = copier.pod
-        self.pods = {uid: pod(p) for uid, p in self.pods.items()}
+        self.pods = copier.pods(self.pods)
 
     def update(self, host: ControllerHost, spec: JobSpec) -> None:
         # The pod template of a Job is immutable; parallelism and completions may change.

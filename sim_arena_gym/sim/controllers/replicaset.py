@@ -49,8 +49,7 @@ class ReplicaSetController(Controller):
 
     def relink(self, copier: Any) -> None:
         super().relink(copier)
-        pod = copier.pod
-        self.pods = {uid: pod(p) for uid, p in self.pods.items()}
+        self.pods = copier.pods(self.pods)
 
     def update(self, spec: ReplicaSetSpec) -> None:
         """A new version of a standalone ReplicaSet: new pods use the new template (existing pods stay)."""

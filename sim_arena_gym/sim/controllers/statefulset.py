@@ -36,8 +36,7 @@ class StatefulSetController(Controller):
 
     def relink(self, copier: Any) -> None:
         super().relink(copier)
-        pod = copier.pod
-        self.pods = {ordinal: pod(p) for ordinal, p in self.pods.items()}
+        self.pods = copier.pods(self.pods)
 
     def apply(self, spec: StatefulSetSpec) -> None:
         self.spec = spec
