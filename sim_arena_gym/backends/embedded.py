@@ -2,14 +2,18 @@
 
 It is deterministic and needs no cluster. Traces that only create Deployments (the common case)
 take the short replay of :mod:`~sim_arena_gym.sim.fastpath`; the others the general
-:class:`~sim_arena_gym.sim.replay.Replay`; both give the same outcome. It keeps two caches between
-runs, both keyed by object identity (holding a reference so that ``id()`` stays valid):
+:class:`~sim_arena_gym.sim.replay.Replay`; both give the same outcome. It keeps three caches between
+runs, all keyed by object identity (holding a reference so that ``id()`` stays valid):
 
 * parsed trace objects (:class:`~sim_arena_gym.sim.parse.ObjectParser`): after an edit that
   path-copies one Deployment, only that Deployment's changed dicts are parsed again, and changed
   dicts whose content was seen before are found by content;
 * the nodes of each scenario's node pools (:class:`~sim_arena_gym.sim.cluster.NodeSet`), with their
-  per-constraints static filter results and the scores of empty nodes per pod request.
+  per-constraints static filter results and the scores of empty nodes per pod request;
+* saved replay states (:class:`~sim_arena_gym.sim.snapshot.SnapshotCache`, bounded): a general replay
+  of a trace that shares its first events (by identity) with one replayed before resumes from the
+  state saved before the first event that differs, so a run after an edit replays only the events
+  from the edited one on (same outcome as a full replay; ``resume=False`` turns it off).
 
 The outcome's ``pods`` are built on first access (:meth:`ClusterOutcome.with_lazy_pods
 <sim_arena_gym.sim.outcome.ClusterOutcome.with_lazy_pods>`).
@@ -49,6 +53,8 @@ class EmbeddedBackend:
         options: :class:`~sim_arena_gym.sim.options.SimOptions`; keyword ``overrides`` replace single
             fields (``EmbeddedBackend(version="1.29")``), so that ``make_backend("embedded",
             **backend_options)`` accepts plain config values.
+        resume: resume general replays from saved states (:mod:`~sim_arena_gym.sim.snapshot`);
+            ``False`` replays every trace from its first event (same outcomes, for comparisons).
     """
 
     name = "embedded"
@@ -120,7 +126,8 @@ class EmbeddedBackend:
         """Replay ``trace`` on ``scenario``'s nodes and observe the cluster at the end.
 
         Traces that only create Deployments take the short replay of
-        :mod:`~sim_arena_gym.sim.fastpath` (same outcome); the others the general one.
+        :mod:`~sim_arena_gym.sim.fastpath` (same outcome); the others the general one, resumed from
+        a saved state where the trace shares its first events with one run before.
 
         Raises a :class:`~sim_arena_gym.trace.errors.TraceError` for a malformed trace object and
         :class:`BackendError` for a bad scenario or a simulation that does not settle."""
@@ -157,7 +164,7 @@ class EmbeddedBackend:
         return build_outcome(replay, self.name)
 
     def close(self) -> None:
-        """Drop the parse and node caches."""
+        """Drop the parse, node and saved-state caches."""
         self._parser.clear()
         self._validator.clear()
         self._nodesets.clear()

@@ -20,6 +20,8 @@ Modules, one job each:
 ``cron``       CronJob schedules
 ``names``      deterministic template hashes and pod names
 ``replay``     events in time order, timers, settling, SimKube mutation, usage floors
+``copying``    copies of a replay's pod/controller graph (nothing mutable shared)
+``snapshot``   saved replay states; a run resumes before the first event it changes
 ``fastpath``   the same outcome, computed directly, for traces that only create Deployments
 ``observe``    the ClusterOutcome
 ``options``    SimOptions and KubeVersion
