@@ -100,8 +100,6 @@ class EmbeddedBackend:
             return hit[1]
         if len(self._targets) >= _CACHE_LIMIT:
             self._targets.clear()
-        if self._snapshots is not None:
-            self._snapshots.clear()
         text = str(ref)
         self._targets[id(ref)] = (ref, text)
         return text

@@ -448,7 +448,6 @@ class Replay:
         stop = options.observe_at_ts
         parse = self.parser.parse_object
         saved = None
-        i = start
         for i in range(start, len(events)):
             event = events[i]
             if stop is not None and event.ts > stop:
