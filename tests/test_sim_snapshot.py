@@ -230,6 +230,27 @@ class TestResumeEqualsFullReplay:
         assert len(cache) == 1 and cache.saved_pods == 5
 
 
+    def test_contexts_interleave(self) -> None:
+        """Two scenarios (other targets, usage floors) on one backend keep their saved states apart:
+        after each has saved one, every run of either resumes, with the full replay's outcome."""
+        pools = (NodePool(count=2, cpu="16", memory="32Gi"),)
+        spec = lambda cpu: pod_spec([container("app", cpu=cpu, memory="1Gi")])  # noqa: E731
+        trace = build_trace([
+            (T0, [statefulset("db", spec("2"), replicas=2)], []),
+            (T0 + 5, [deployment("api", spec("1"), replicas=3), deployment("web", spec("1"), replicas=3)], []),
+        ])  # fmt: skip
+        floors = {"app": {"cpu": "1500m", "memory": "512Mi"}}
+        scenarios = [Scenario("t", None, WorkloadRef.parse(f"Deployment/default/{name}"), pools, usage_floors=floors)
+                     for name in ("api", "web")]  # fmt: skip
+        resuming, full = EmbeddedBackend(), EmbeddedBackend(resume=False)
+        cache = resuming._snapshots
+        for k, cpu in enumerate(["2", "3", "4", "5", "6", "7"]):
+            for scenario in scenarios:
+                edited = edit_workload(trace, scenario.workload, requests={"*": {"cpu": cpu}}, occurrences="last")
+                assert outcome_or_error(resuming, edited, scenario) == outcome_or_error(full, edited, scenario)
+        assert (cache.resumed, cache.events_skipped, len(cache)) == (8, 8, 2)
+
+
 class TestCopiesShareNothingMutable:
     def _reachable(self, root: object, skip: set[int]) -> dict[int, object]:
         """Mutable objects of the replay's state graph reachable from ``root`` (not descending into
