@@ -353,10 +353,12 @@ class DeploymentController(Controller):
 
     def _calculate(self, host: ControllerHost, new: ReplicaSetController | None) -> tuple[int, int, int, int]:
         now = host.now
-        replicas = sum(len(rs.pods) for rs in self.rss)
+        replicas = ready = available = 0
+        for rs in self.rss:
+            replicas += len(rs.pods)
+            ready += rs.ready
+            available += rs.ready if rs.min_ready_seconds <= 0 else rs.available(now)  # available(), inlined
         updated = len(new.pods) if new is not None else 0
-        ready = sum(rs.ready for rs in self.rss)
-        available = sum(rs.available(now) for rs in self.rss)
         return (replicas, updated, ready, available)
 
     def complete(self, status: tuple[int, int, int, int]) -> bool:
