@@ -7,7 +7,7 @@ The simulator keeps those shapes but makes every value deterministic, so that on
 the same names:
 
 * :func:`content_digest` hashes a JSON-like value by content (CRC-32 of its ``marshal`` bytes),
-  memoised by object identity, holding a reference so that ``id()`` stays valid.
+  memoised by object identity for a short while, holding a reference so that ``id()`` stays valid.
 * :func:`template_hash` turns a digest into the upstream-looking text (``"7c5ddbdf54"``).
 * :func:`pod_suffix` gives the n-th pod of an owner a distinct 5-character suffix.
 
@@ -21,14 +21,19 @@ import marshal
 import zlib
 from typing import Any
 
+from sim_arena_gym.trace.recent import RecentMemo
+
 __all__ = ["SAFE_ALPHABET", "content_digest", "pod_suffix", "safe_encode", "template_hash"]
 
 #: ``k8s.io/apimachinery/pkg/util/rand`` alphanumerics without vowels and confusable characters.
 SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 
-_MEMO: dict[int, list[Any]] = {}  # id -> [value, digest, used again since the last sweep]
+#: Digests by value identity: ``id(value) -> (value, digest)``. A short-lived memo
+#: (:class:`~sim_arena_gym.trace.recent.RecentMemo`): an edited trace brings a fresh pod template each
+#: run, used once or twice, so a long-lived table would only keep dead templates for the garbage
+#: collector to walk; a template that keeps being used (the trace's own) stays.
+_MEMO = RecentMemo(64)
 _MEMO_LIMIT = 20_000  # bound of the small memos (hash labels, suffix seeds)
-_digest_limit = 4096
 
 
 def content_digest(value: Any) -> int:
@@ -36,35 +41,18 @@ def content_digest(value: Any) -> int:
 
     It is the CRC-32 of the value's ``marshal`` serialisation in format 2 (which writes no
     back-references, so equal values in equal key order give equal bytes in every process),
-    memoised by object identity. Equal dicts written in a different key order may get different
-    digests; the simulator only uses digests for names, never to decide equality.
-
-    The memo is swept like the parser's object memo: an edited trace brings a fresh template each
-    run, so when it holds 4096 values, those not used again since the previous sweep are dropped."""
+    memoised by object identity for a short while (see :data:`_MEMO`). Equal dicts written in a
+    different key order may get different digests; the simulator only uses digests for names, never
+    to decide equality."""
     found = _MEMO.get(id(value))
     if found is not None and found[0] is value:
-        found[2] = True
         return found[1]
     try:
         result = zlib.crc32(marshal.dumps(value, 2))
     except ValueError:  # not plain JSON data (should not happen for decoded traces)
         result = zlib.crc32(repr(value).encode("utf-8", "surrogatepass"))
-    if len(_MEMO) >= _digest_limit:
-        _sweep()
-    _MEMO[id(value)] = [value, result, False]
+    _MEMO.put(id(value), (value, result))
     return result
-
-
-def _sweep() -> None:
-    """Keep the values used again since the last sweep; double the limit when most of them are."""
-    global _digest_limit
-    kept = [(key, entry) for key, entry in list(_MEMO.items()) if entry[2]]
-    _MEMO.clear()
-    for key, entry in kept:
-        entry[2] = False
-        _MEMO[key] = entry
-    if len(kept) > _digest_limit // 2:
-        _digest_limit *= 2
 
 
 _DIGIT_TABLE = str.maketrans({str(d): SAFE_ALPHABET[ord(str(d)) % len(SAFE_ALPHABET)] for d in range(10)})

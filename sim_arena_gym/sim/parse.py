@@ -38,7 +38,9 @@ from sim_arena_gym.sim.objects import (
     Toleration,
 )
 from sim_arena_gym.sim.requests import nano_units, pod_request
+from sim_arena_gym.trace.derived import derived_from
 from sim_arena_gym.trace.errors import QuantityFieldError, TraceError, WorkloadError
+from sim_arena_gym.trace.recent import RecentMemo
 
 __all__ = [
     "KWOK_TOLERATION",
@@ -61,6 +63,7 @@ _VIRTUAL_TYPE = VIRTUAL_NODE_LABELS["type"]
 _NO_DEADLINE = 2**31 - 1
 _EMPTY: Mapping[str, int] = {}
 _EMPTY_LABELS: Mapping[str, str] = {}
+_OBJECT = "object"  # the table tag of top-level objects in the short-lived memo
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +148,14 @@ class ObjectParser:
     edited object, which no later run shares, so when :attr:`OBJECT_SWEEP` of them are held, those not
     parsed again since the previous sweep are dropped (the trace's unchanged objects stay). Holding
     fewer dead copies keeps the garbage collector's work and the memory footprint small.
+
+    Objects made by the env's editor (:func:`~sim_arena_gym.trace.derived.note_resource_edit`: one
+    simulated state's copy of a workload) are not put in those long-lived tables at all: what parsing
+    one stores -- the object, its new dicts, the parts of new content -- goes into short-lived memos
+    (:class:`~sim_arena_gym.trace.recent.RecentMemo`, :attr:`RECENT_SIZE` entries a generation), where
+    it stays while it is used again (the pod template that states differing only in replicas share)
+    and goes soon after. Such copies then die young, before the garbage collector has to walk them in
+    its full collections. The parsed values are the same either way.
     """
 
     def __init__(self, max_entries: int = 50_000) -> None:
@@ -153,6 +164,8 @@ class ObjectParser:
 
     #: Top-level objects kept before a sweep (the limit doubles while most of them are in use).
     OBJECT_SWEEP = 4096
+    #: Entries per generation of the short-lived memos of edited copies (see the class docstring).
+    RECENT_SIZE = 64
 
     # -- memo -----------------------------------------------------------------------------------
 
@@ -162,6 +175,9 @@ class ObjectParser:
     def _cached(self, memo: dict[int, tuple[Any, Any]], raw: Any, build: Callable[[Any], Any]) -> Any:
         hit = memo.get(id(raw))
         if hit is not None and hit[0] is raw:
+            return hit[1]
+        hit = self._recent_hit(memo, raw)
+        if hit is not None:
             return hit[1]
         value = build(raw)
         self._store(memo, raw, value)
@@ -185,10 +201,19 @@ class ObjectParser:
         self._container_list_content: dict[tuple, tuple[ContainerSpec, ...]] = {}
         self._podspec_content: dict[tuple, PodSpec] = {}
         self._strategies: dict[int, tuple[Any, tuple[str, int | str, int | str]]] = {}
+        # Short-lived memos for edited copies (see the class docstring): id(raw) -> (raw, value, table)
+        # for the identity tables (``table``: the long-lived table it stands in for, or _OBJECT for
+        # top-level objects), content key -> (value, table) for the content tables.
+        self._recent = RecentMemo(self.RECENT_SIZE)
+        self._recent_content = RecentMemo(self.RECENT_SIZE)
+        self._young = False  # parsing an edited copy: store in the short-lived memos
         self._size = 0
         self._object_limit = min(self.OBJECT_SWEEP, self._max_entries)
 
     def _store(self, memo: dict[int, tuple[Any, Any]], raw: Any, value: Any) -> None:
+        if self._young:
+            self._recent.put(id(raw), (raw, value, memo))
+            return
         if self._size >= self._max_entries:
             self.clear()
             return
@@ -201,14 +226,38 @@ class ObjectParser:
         The content tables key on parsed values, and on the ``id()`` of parsed parts that the stored
         value itself references (so those ids stay valid while the entry lives). They let an edited
         object whose changed dicts repeat known content (an agent cycling through CPU values) skip
-        building and validating them again; they are bounded like the identity memo."""
+        building and validating them again; they are bounded like the identity memo. While an edited
+        copy is parsed, new content goes into the short-lived memo instead."""
         found = table.get(key)
         if found is not None:
             return found
+        if self._young:
+            found = self._recent_content.get(key)
+            if found is not None and found[1] is table:
+                return found[0]
+            self._recent_content.put(key, (value, table))
+            return value
         if len(table) >= self._max_entries:
             table.clear()
         table[key] = value
         return value
+
+    def _recent_hit(self, memo: dict[int, tuple[Any, Any]], raw: Any) -> tuple[Any, Any, Any] | None:
+        """The short-lived entry of ``raw`` for ``memo``, if any. When an object other than an edited
+        copy reaches it (it shares the dict), the entry moves to ``memo``: it is a lasting one."""
+        hit = self._recent.get(id(raw))
+        if hit is None or hit[0] is not raw or hit[2] is not memo:
+            return None
+        if not self._young:
+            self._store(memo, raw, hit[1])
+        return hit
+
+    def _content_hit(self, table: dict[Any, Any], key: Any) -> Any:
+        """The value of ``key`` in ``table``'s short-lived memo, or ``None``."""
+        found = self._recent_content.get(key)
+        if found is not None and found[1] is table:
+            return found[0]
+        return None
 
     def _sweep_objects(self) -> None:
         """Drop the top-level objects not parsed again since the previous sweep (see the class
@@ -225,7 +274,7 @@ class ObjectParser:
     @property
     def size(self) -> int:
         """Number of identity-memoised parse results (the content-keyed tables are not counted)."""
-        return self._size + len(self._objects)
+        return self._size + len(self._objects) + len(self._recent)
 
     # -- objects --------------------------------------------------------------------------------
 
@@ -235,6 +284,18 @@ class ObjectParser:
         if hit is not None and hit[0] is obj:
             hit[2] = True
             return hit[1]
+        recent = self._recent
+        hit = recent.get(id(obj))
+        if hit is not None and hit[0] is obj and hit[2] is _OBJECT:
+            return hit[1]
+        if derived_from(obj) is not None:  # an edited copy: memoised for a short while only
+            self._young = True
+            try:
+                value = self._parse_object(obj)
+            finally:
+                self._young = False
+            recent.put(id(obj), (obj, value, _OBJECT))
+            return value
         value = self._parse_object(obj)
         if len(self._objects) >= self._object_limit:
             self._sweep_objects()
@@ -409,6 +470,9 @@ class ObjectParser:
         hit = memo.get(id(template))
         if hit is not None and hit[0] is template:
             return hit[1]
+        hit = self._recent_hit(memo, template)
+        if hit is not None:
+            return hit[1]
         meta = template.get("metadata") or {}
         spec = template.get("spec")
         if not _is_map(spec):
@@ -428,6 +492,9 @@ class ObjectParser:
         memo = self._podspecs
         hit = memo.get(id(spec))
         if hit is not None and hit[0] is spec:
+            return hit[1], False
+        hit = self._recent_hit(memo, spec)
+        if hit is not None:
             return hit[1], False
         get = spec.get
         raw_containers = get("containers")
@@ -470,6 +537,8 @@ class ObjectParser:
         table = self._podspec_content
         try:
             found = table.get(key)
+            if found is None:
+                found = self._content_hit(table, key)
         except TypeError:  # an unhashable preemptionPolicy or nodeName: not shared
             key = None
             found = None
@@ -490,9 +559,14 @@ class ObjectParser:
         hit = memo.get(id(raw))
         if hit is not None and hit[0] is raw:
             return hit[1]
+        hit = self._recent_hit(memo, raw)
+        if hit is not None:
+            return hit[1]
         value = (self._container(raw[0], where),) if len(raw) == 1 else tuple([self._container(c, where) for c in raw])
         key = tuple(map(id, value))  # the containers are interned: their ids stand for their content
         found = self._container_list_content.get(key)
+        if found is None:
+            found = self._content_hit(self._container_list_content, key)
         if found is not None:
             return found
         self._intern(self._container_list_content, key, value)
@@ -503,6 +577,9 @@ class ObjectParser:
         memo = self._container_memo
         hit = memo.get(id(raw))
         if hit is not None and hit[0] is raw:
+            return hit[1]
+        hit = self._recent_hit(memo, raw)
+        if hit is not None:
             return hit[1]
         if type(raw) is not dict and not isinstance(raw, Mapping):
             raise WorkloadError(f"a container must be a map, got {type(raw).__name__}", where=where)
@@ -518,6 +595,8 @@ class ObjectParser:
         sidecar = raw.get("restartPolicy") == "Always"
         key = (name, id(requests), id(limits), sidecar)
         found = self._container_content.get(key)
+        if found is None:
+            found = self._content_hit(self._container_content, key)
         if found is not None:  # the same parsed requests and limits: already validated
             return found
         place = f"{where} container {name!r}" if where else f"container {name!r}"
@@ -540,6 +619,9 @@ class ObjectParser:
         hit = memo.get(id(raw))
         if hit is not None and hit[0] is raw:
             return hit[1]
+        hit = self._recent_hit(memo, raw)
+        if hit is not None:
+            return hit[1]
         if type(raw) is not dict and not isinstance(raw, Mapping):
             raise QuantityFieldError(f"{field} must be a map of quantities, got {raw!r}", where=where)
         # Maps of quantity texts are shared by content. A lookup can only match a stored key of
@@ -547,6 +629,8 @@ class ObjectParser:
         key = tuple(raw.items())
         try:
             value = self._quantity_content.get(key)
+            if value is None:
+                value = self._content_hit(self._quantity_content, key)
         except TypeError:  # an unhashable value: not a quantity; _build_quantities reports it
             value = None
         if value is not None:

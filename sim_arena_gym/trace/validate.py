@@ -33,8 +33,10 @@ from typing import Any, Mapping
 from sim_arena_gym.limits import MAX_PODS
 from sim_arena_gym.quantity import INT64_MAX, QuantityError, read_cpu_millis, read_memory_bytes, read_quantity
 from sim_arena_gym.trace.config import describe_type
+from sim_arena_gym.trace.derived import derived_from, note_resource_edit
 from sim_arena_gym.trace.errors import QuantityFieldError, TraceError, TraceFieldError, TraceLimitError
 from sim_arena_gym.trace.model import Trace
+from sim_arena_gym.trace.recent import RecentMemo
 
 __all__ = ["ObjectValidator", "REPLAYED_KINDS", "check_object", "note_resource_edit", "validate_trace"]
 
@@ -452,21 +454,6 @@ def check_object(obj: Mapping[str, Any], max_pods: int) -> int:
         raise exc.located(where=_label(obj)) from None
 
 
-#: Objects made by an edit of requests, limits and replicas only: ``id(new) -> (new, old)`` (see
-#: :func:`note_resource_edit`); bounded, cleared when full.
-_DERIVED: dict[int, tuple[Any, Any]] = {}
-_DERIVED_LIMIT = 8192
-
-
-def note_resource_edit(old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
-    """Record that ``new`` is ``old`` with only container requests/limits and ``spec.replicas`` changed
-    (what the env's editor makes), so that a validator that checked ``old`` checks only those fields of
-    ``new`` instead of the whole object."""
-    if len(_DERIVED) >= _DERIVED_LIMIT:
-        _DERIVED.clear()
-    _DERIVED[id(new)] = (new, old)
-
-
 def _pod_spec_of(obj: Mapping[str, Any]) -> Any:
     spec = obj.get("spec")
     if type(spec) is not dict or obj["kind"] == "Pod":
@@ -500,25 +487,38 @@ class ObjectValidator:
 
     One validator is meant to live as long as the traces it checks (the embedded backend keeps one), so
     that re-checking an edited trace checks only the objects the edit replaced -- and of an object made
-    by the env's editor from a checked one (:func:`note_resource_edit`), only the fields it changed."""
+    by the env's editor from a checked one (:func:`note_resource_edit`), only the fields it changed.
+    Such edited objects are remembered in a short-lived memo (:class:`~sim_arena_gym.trace.recent.
+    RecentMemo`): each is one simulated state's copy, checked for one run and then dropped, and keeping
+    it in the long-lived table would only give the garbage collector more to walk."""
+
+    #: Entries per generation of the memo of edited objects.
+    RECENT_SIZE = 32
 
     def __init__(self, max_entries: int = 50_000) -> None:
         self._max_entries = max_entries
         self._seen: dict[int, tuple[Any, int, int, Any]] = {}  # id -> (object, max_pods, pods, workload key)
+        self._recent = RecentMemo(self.RECENT_SIZE)  # the same entries, for edited objects
         self._last: tuple[Any, int] | None = None  # (trace, max_pods) of the last trace found valid
 
     def clear(self) -> None:
         self._seen.clear()
+        self._recent.clear()
         self._last = None
 
     def _entry(self, obj: Mapping[str, Any], max_pods: int) -> tuple[Any, int, int, Any]:
         hit = self._seen.get(id(obj))
         if hit is not None and hit[0] is obj and hit[1] == max_pods:
             return hit
-        derived = _DERIVED.get(id(obj))
-        if derived is not None and derived[0] is obj and obj.get("kind") in _SPEC_CHECKS:
-            base = self._entry(derived[1], max_pods)  # the object it was made from: checked (or raises)
-            pods = _check_resource_edit(obj, derived[1], max_pods)
+        recent = self._recent
+        hit = recent.get(id(obj))
+        if hit is not None and hit[0] is obj and hit[1] == max_pods:
+            return hit
+        old = derived_from(obj)
+        edited = old is not None and obj.get("kind") in _SPEC_CHECKS
+        if edited:
+            base = self._entry(old, max_pods)  # the object it was made from: checked (or raises)
+            pods = _check_resource_edit(obj, old, max_pods)
             key = base[3]  # the same kind, namespace and name
         else:
             pods = check_object(obj, max_pods)
@@ -526,9 +526,12 @@ class ObjectValidator:
         if pods and key is None:
             meta = obj.get("metadata") or {}
             key = (str(obj.get("kind")), str(meta.get("namespace") or "default"), str(meta.get("name")))
+        entry = (obj, max_pods, pods, key)
+        if edited:
+            recent.put(id(obj), entry)
+            return entry
         if len(self._seen) >= self._max_entries:
             self._seen.clear()
-        entry = (obj, max_pods, pods, key)
         self._seen[id(obj)] = entry
         return entry
 

@@ -28,7 +28,7 @@ from sim_arena_gym.quantity import QuantityError, parse_quantity, read_quantity
 from sim_arena_gym.trace.errors import QuantityFieldError, WorkloadError
 from sim_arena_gym.trace.model import Trace, TraceEvent
 from sim_arena_gym.trace.refs import KIND_TO_GVK, WorkloadRef
-from sim_arena_gym.trace.validate import note_resource_edit
+from sim_arena_gym.trace.derived import note_resource_edit
 
 __all__ = [
     "ContainerResources",

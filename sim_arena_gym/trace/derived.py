@@ -1,0 +1,42 @@
+"""Which objects the env's editor made from which: ``new`` is ``old`` with only container requests,
+limits and ``spec.replicas`` changed.
+
+:class:`~sim_arena_gym.trace.workloads._LastOccurrenceEditor` records each object it makes
+(:func:`note_resource_edit`), and the readers use it:
+
+* :class:`~sim_arena_gym.trace.validate.ObjectValidator` checks only those fields of ``new`` when it
+  has checked ``old``;
+* the simulator's parser (:class:`~sim_arena_gym.sim.parse.ObjectParser`) and validator keep what
+  they memoise about such an object in short-lived memos (:class:`~sim_arena_gym.trace.recent.
+  RecentMemo`) instead of their long-lived tables: an edited copy is used for one simulated state
+  and then dropped.
+
+The record is itself a :class:`RecentMemo` (an object is looked up right after it is made, and an
+object the editor keeps reusing stays known while it is used); a record that has gone only makes
+its object be checked in full.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from sim_arena_gym.trace.recent import RecentMemo
+
+__all__ = ["derived_from", "note_resource_edit"]
+
+#: ``id(new) -> (new, old)``; the reference to ``new`` keeps its id valid.
+_DERIVED = RecentMemo(32)
+
+
+def note_resource_edit(old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
+    """Record that ``new`` is ``old`` with only container requests/limits and ``spec.replicas``
+    changed (what the env's editor makes)."""
+    _DERIVED.put(id(new), (new, old))
+
+
+def derived_from(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The object ``obj`` was made from by :func:`note_resource_edit`'s kind of edit, if recorded."""
+    found = _DERIVED.get(id(obj))
+    if found is not None and found[0] is obj:
+        return found[1]
+    return None

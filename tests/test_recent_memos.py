@@ -1,0 +1,183 @@
+"""Short-lived memos for the env's edited copies (``trace/recent.py``, ``trace/derived.py``).
+
+The env writes every simulated state into a fresh copy of one workload's object. The validator, the
+parser and the template digest keep what they learn about such a copy in :class:`RecentMemo` memos,
+not in their long-lived tables, so that copies die young (the garbage collector's full collections
+then have little to walk). These tests pin that the results are the same as with fresh, unmemoised
+readers, that the long-lived tables do not grow with the copies, and that the objects left alive
+after many edited states do not grow with their number.
+"""
+
+from __future__ import annotations
+
+import gc
+import random
+
+import pytest
+
+from sim_arena_gym.sim import names
+from sim_arena_gym.sim.names import content_digest
+from sim_arena_gym.sim.parse import ObjectParser
+from sim_arena_gym.trace import Trace
+from sim_arena_gym.trace.builders import build_trace, container, deployment, pod_spec
+from sim_arena_gym.trace.derived import derived_from, note_resource_edit
+from sim_arena_gym.trace.errors import TraceError
+from sim_arena_gym.trace.recent import RecentMemo
+from sim_arena_gym.trace.validate import ObjectValidator, validate_trace
+from sim_arena_gym.trace.workloads import _LastOccurrenceEditor
+
+
+def test_recent_memo_keeps_what_is_used_and_drops_the_rest() -> None:
+    memo = RecentMemo(4)
+    memo.put("a", 1)
+    memo.put("b", 2)
+    for k in range(3):  # fills the young generation: a, b move to the old one with the next put
+        memo.put(f"x{k}", k)
+    assert memo.get("a") == 1 and memo.get("b") == 2  # old generation: found, moved back
+    for k in range(7):
+        memo.put(f"y{k}", k)
+        assert len(memo) <= 8
+    assert memo.get("x0") is None  # not used since: gone after two generations
+    memo.put("c", 3)
+    for k in range(20):
+        memo.put(f"z{k}", k)
+        assert memo.get("c") == 3  # used after every insertion: stays
+    memo.clear()
+    assert len(memo) == 0 and memo.get("c") is None
+    with pytest.raises(ValueError, match="at least 1"):
+        RecentMemo(0)
+
+
+def test_derived_record_is_bounded_and_exact() -> None:
+    old, new = {"kind": "Deployment"}, {"kind": "Deployment"}
+    note_resource_edit(old, new)
+    assert derived_from(new) is old
+    assert derived_from(dict(new)) is None  # an equal object is not the recorded one
+    keep = [({}, {}) for _ in range(200)]
+    for a, b in keep:
+        note_resource_edit(a, b)
+    assert derived_from(new) is None  # aged out
+    assert derived_from(keep[-1][1]) is keep[-1][0]
+
+
+def _base() -> Trace:
+    return build_trace([
+        (1, [deployment("db", pod_spec([container("db", cpu="1", memory="1Gi")]), replicas=2)], []),
+        (5, [deployment("web", pod_spec([container("app", cpu="500m", memory="256Mi", limit_memory="1Gi"),
+                                         container("side", cpu="100m")]), replicas=3)], []),
+    ])  # fmt: skip
+
+
+def _states(rng: random.Random, n: int) -> list[dict]:
+    out = []
+    for _ in range(n):
+        req = {"app": {"cpu": f"{rng.randrange(1, 40) * 100}m", "memory": f"{rng.randrange(1, 8) * 128}Mi"}}
+        out.append({"requests": req, "replicas": rng.choice([None, rng.randrange(0, 9)])})
+    return out
+
+
+def test_parser_gives_what_a_fresh_parser_gives_and_keeps_copies_out_of_its_tables() -> None:
+    base = _base()
+    editor = _LastOccurrenceEditor(base, "Deployment/default/web")
+    parser = ObjectParser()
+    for event in base.events:
+        for obj in event.applied_objs:
+            parser.parse_object(obj)
+    settled = (len(parser._objects), parser._size, len(parser._container_content), len(parser._podspec_content))
+    rng = random.Random(7)
+    shared = editor.edit(requests={"app": {"cpu": "3"}})
+    for k, kwargs in enumerate(_states(rng, 400)):
+        trace = editor.edit(**kwargs) if k % 3 else editor.with_replicas(shared, k % 7)
+        for obj in trace.events[-1].applied_objs:
+            assert parser.parse_object(obj) == ObjectParser().parse_object(obj)
+    assert (len(parser._objects), parser._size, len(parser._container_content), len(parser._podspec_content)) == settled
+    assert len(parser._recent) <= 2 * ObjectParser.RECENT_SIZE
+    assert len(parser._recent_content) <= 2 * ObjectParser.RECENT_SIZE
+    # The trace's own objects are still parsed once: the very same results.
+    db = base.events[0].applied_objs[0]
+    assert parser.parse_object(db) is parser.parse_object(db)
+
+
+def test_parser_moves_a_dict_shared_with_a_lasting_object_to_its_tables() -> None:
+    base = _base()
+    editor = _LastOccurrenceEditor(base, "Deployment/default/web")
+    parser = ObjectParser()
+    edited = editor.edit(requests={"app": {"cpu": "2"}})  # parsed before the base trace ever is
+    copy = edited.events[-1].applied_objs[-1]
+    parser.parse_object(copy)
+    assert not parser._templates and not parser._objects
+    lasting = dict(copy)  # not made by the editor: a lasting object that shares the pod template
+    assert parser.parse_object(lasting) == parser.parse_object(copy)
+    template = copy["spec"]["template"]
+    assert parser._templates[id(template)][0] is template  # now kept in the long-lived table
+    assert parser.parse_template(template) is parser._templates[id(template)][1]
+
+
+def test_validator_checks_copies_like_a_fresh_full_check() -> None:
+    base = _base()
+    editor = _LastOccurrenceEditor(base, "Deployment/default/web")
+    validator = ObjectValidator()
+    validator.validate(base)
+    seen = len(validator._seen)
+    rng = random.Random(3)
+    cases = _states(rng, 150)
+    cases[10]["requests"] = {"app": {"cpu": "99999999999999999"}}  # out of the int64 range in millicores
+    cases[20]["replicas"] = 10**7  # more pods than the bound
+    cases[30]["requests"] = {"side": {"cpu": "-1"}}  # refused by the editor itself
+    refused = 0
+    for kwargs in cases:
+        try:
+            trace = editor.edit(**kwargs)
+        except TraceError:
+            refused += 1
+            continue
+        try:
+            validate_trace(trace)
+            expected = None
+        except TraceError as exc:
+            expected = str(exc)
+        try:
+            validator.validate(trace)
+            got = None
+        except TraceError as exc:
+            got = str(exc)
+        assert got == expected
+        refused += expected is not None
+    assert refused == 3
+    assert len(validator._seen) == seen  # copies are not kept in the long-lived table
+    assert len(validator._recent) <= 2 * ObjectValidator.RECENT_SIZE
+
+
+def test_template_digest_memo_is_short_lived_and_exact() -> None:
+    template = {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "app"}]}}
+    digest = content_digest(template)
+    for k in range(500):
+        fresh = {"metadata": {"labels": {"app": f"web{k}"}}, "spec": {"containers": [{"name": "app"}]}}
+        assert content_digest(fresh) == content_digest({**fresh})
+        assert len(names._MEMO) <= 2 * names._MEMO.size
+        if k % 50 == 0:
+            assert content_digest(template) == digest
+
+
+def _tracked_after(states: int) -> int:
+    """GC-tracked objects alive after materialising, validating and parsing ``states`` edited states
+    of one trace (what the env does per simulated state, before the replay)."""
+    base = _base()
+    editor = _LastOccurrenceEditor(base, "Deployment/default/web")
+    validator, parser = ObjectValidator(), ObjectParser()
+    rng = random.Random(11)
+    gc.collect()
+    before = len(gc.get_objects())
+    for kwargs in _states(rng, states):
+        trace = editor.edit(**kwargs)
+        validator.validate(trace)
+        for event in trace.events:
+            for obj in event.applied_objs:
+                parser.parse_object(obj)
+    gc.collect()
+    return len(gc.get_objects()) - before
+
+
+def test_edited_states_leave_no_growing_number_of_objects_alive() -> None:
+    small, large = _tracked_after(300), _tracked_after(1200)
+    assert large - small < 300, (small, large)  # bounded by the memos, not by the number of states
