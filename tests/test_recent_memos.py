@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import random
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -25,6 +26,9 @@ from sim_arena_gym.trace.errors import TraceError
 from sim_arena_gym.trace.recent import RecentMemo
 from sim_arena_gym.trace.validate import ObjectValidator, validate_trace
 from sim_arena_gym.trace.workloads import _LastOccurrenceEditor
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sim_arena_gym.sim.cluster import Cluster
 
 
 def test_recent_memo_keeps_what_is_used_and_drops_the_rest() -> None:
@@ -181,3 +185,34 @@ def _tracked_after(states: int) -> int:
 def test_edited_states_leave_no_growing_number_of_objects_alive() -> None:
     small, large = _tracked_after(300), _tracked_after(1200)
     assert large - small < 300, (small, large)  # bounded by the memos, not by the number of states
+
+
+def _plain_node_outcomes(cluster: "Cluster") -> tuple:
+    """What ``node_outcomes`` gives, built the obvious way (no memo)."""
+    from sim_arena_gym.sim.outcome import NodeOutcome
+
+    ns = cluster.nodeset
+    return tuple(
+        NodeOutcome(n.name, n.cpu_millis, n.memory_bytes, n.pods, cpu, mem, count, n.labels)
+        for n, cpu, mem, count in zip(ns.nodes, cluster.req_cpu, cluster.req_mem, cluster.npods)
+    )
+
+
+@pytest.mark.parametrize("count", [3, 300])  # a small node set (process-wide memos) and a large one
+def test_node_outcomes_are_those_of_their_own_node_set(count: int) -> None:
+    from sim_arena_gym.sim.cluster import Cluster, NodeSet
+    from sim_arena_gym.sim.nodes import build_nodes
+    from sim_arena_gym.sim.observe import node_outcomes
+    from sim_arena_gym.sim.pools import NodePool
+
+    rng = random.Random(count)
+    for round_ in range(40):
+        # A new node set each round (the previous one freed: its id may come back), other names and sizes.
+        nodeset = NodeSet(build_nodes([NodePool(count=count, cpu=f"{round_ % 3 + 2}", memory="8Gi", name=f"p{round_}")]))
+        for _ in range(5):
+            cluster = Cluster(nodeset, track_pods=False)
+            for i in range(count):
+                cluster.req_cpu[i] = rng.choice([0, 500, 1000])
+                cluster.req_mem[i] = rng.choice([0, 2**30])
+                cluster.npods[i] = 0 if not cluster.req_cpu[i] else 1
+            assert node_outcomes(cluster) == _plain_node_outcomes(cluster)

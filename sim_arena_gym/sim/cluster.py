@@ -153,10 +153,9 @@ class NodeSet:
         self.vector_ok: bool | None = None  # allocatable values suit the numpy board (board.py)
         self.zeros = [0] * len(self.nodes)  # copied for each replay's usage lists
         self.indices = range(len(self.nodes))
-        #: (node index, requested cpu, memory, pod count) -> its NodeOutcome (observe.node_outcomes)
+        #: (node index, requested cpu, memory, pod count) -> its NodeOutcome (observe.node_outcomes,
+        #: for node sets of more than 256 nodes; smaller ones share short-lived memos there)
         self.outcomes: dict[tuple[int, int, int, int], Any] = {}
-        #: (requested cpu, memory, pod count per node) -> the tuple of NodeOutcomes
-        self.outcome_tuples: dict[tuple[tuple[int, ...], ...], tuple[Any, ...]] = {}
 
     def __len__(self) -> int:
         return len(self.nodes)

@@ -78,6 +78,7 @@ from sim_arena_gym.sim.replay import SYSTEM_PRIORITY_CLASSES, UsageFloors, _floo
 from sim_arena_gym.sim.scheduler import UNSCHEDULABLE, evaluate_failure, no_victims_message
 from sim_arena_gym.trace.errors import TraceError
 from sim_arena_gym.trace.model import Trace
+from sim_arena_gym.trace.recent import RecentMemo
 
 __all__ = ["fast_outcome"]
 
@@ -131,14 +132,14 @@ class _Rollout:
         key = (self.rs_name, available, progress)
         found = _CONDITIONS.get(key)
         if found is None:
-            if len(_CONDITIONS) > 4096:
-                _CONDITIONS.clear()
-            found = _CONDITIONS[key] = _conditions(*key)
+            found = _conditions(*key)
+            _CONDITIONS.put(key, found)
         return found
 
 
-#: (ReplicaSet name, available, Progressing reason or None) -> the Deployment's conditions
-_CONDITIONS: dict[tuple[str, bool, str | None], tuple[Condition, ...]] = {}
+#: (ReplicaSet name, available, Progressing reason or None) -> the Deployment's conditions; short-lived
+#: (trace/recent.py): the ReplicaSet name changes with each edited pod template
+_CONDITIONS = RecentMemo(64)
 
 
 def _conditions(rs_name: str, available: bool, progress: str | None) -> tuple[Condition, ...]:
@@ -320,18 +321,14 @@ def _schedule(cluster: Cluster, rollout: _Rollout, version: Any, vector: bool, n
         rollout.reasons = tuple(sorted(counts))
 
 
-#: WorkloadOutcome by its values: runs that leave a Deployment in the same state share one (frozen)
-#: object, found with a tuple instead of being built again.
-_WORKLOADS: dict[tuple, Any] = {}
-
-
 def _workload(rollout: _Rollout, end: int, elapse: bool) -> Any:
     replicas = rollout.replicas
     running = len(rollout.nodes)
     pending = replicas - running
     oom = rollout.oom
-    conditions = rollout.conditions(end, elapse)  # interned: its id stands for its content
-    values = (
+    # Built each time (not interned): a table of outcomes would keep one per simulated state alive,
+    # for the garbage collector to walk (see trace/recent.py); building one costs no more than a lookup.
+    return _workload_outcome(
         rollout.workload,
         replicas,
         0 if oom else running,
@@ -342,14 +339,8 @@ def _workload(rollout: _Rollout, end: int, elapse: bool) -> Any:
         running if oom else 0,
         running if rollout.throttled and not oom else 0,
         replicas,
+        rollout.conditions(end, elapse),
     )
-    key = (values, id(conditions))
-    found = _WORKLOADS.get(key)
-    if found is None:
-        if len(_WORKLOADS) > 4096:
-            _WORKLOADS.clear()
-        found = _WORKLOADS[key] = _workload_outcome(*values, conditions)
-    return found
 
 
 def _pods(rollouts: tuple[_Rollout, ...], names: list[str]) -> tuple[PodOutcome, ...]:

@@ -32,6 +32,7 @@ from sim_arena_gym.sim.messages import NO_NODES, REASON_NO_VICTIMS, REASON_NOT_H
 from sim_arena_gym.sim.objects import PodRequest
 from sim_arena_gym.sim.options import KubeVersion
 from sim_arena_gym.sim.preemption import dry_run
+from sim_arena_gym.trace.recent import RecentMemo
 
 __all__ = ["Scheduler", "UNSCHEDULABLE", "evaluate_failure", "no_victims_message"]
 
@@ -309,14 +310,14 @@ def evaluate_failure(
             resolvable += 1
     result = (counts, unresolvable, resolvable)
     if small:
-        if len(_FAILURES) >= 2048:
-            _FAILURES.clear()
-        _FAILURES[key] = (static, result)
+        _FAILURES.put(key, (static, result))
     return result
 
 
-#: evaluate_failure results by (static result id, request, usage); the entry holds the static result
-_FAILURES: dict[tuple, tuple[StaticResult, tuple[dict[str, int], set[int], int]]] = {}
+#: evaluate_failure results by (static result id, request, usage); the entry holds the static result.
+#: Short-lived (trace/recent.py): the usage changes with each simulated state, and a long-lived table
+#: would keep what every state left alive for the garbage collector to walk.
+_FAILURES = RecentMemo(128)
 
 
 _NO_VICTIMS_MESSAGES: dict[tuple, str] = {}

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from sim_arena_gym.sim.cluster import Pod
 from sim_arena_gym.sim.objects import PodTemplate
 from sim_arena_gym.sim.outcome import Condition
+from sim_arena_gym.trace.recent import RecentMemo
 
 
 __all__ = ["Controller", "ControllerHost", "resolve_fenceposts", "scaled_value"]
@@ -151,7 +152,9 @@ def _mark_up(host: ControllerHost, controller: Controller) -> None:
         host.mark(controller.owner)
 
 
-_CONDITIONS: dict[tuple[str, str, str, str], Condition] = {}
+#: Conditions by content; short-lived (trace/recent.py): messages name the ReplicaSet, which changes
+#: with each edited pod template, and a long-lived table would keep one per simulated state alive
+_CONDITIONS = RecentMemo(64)
 
 
 def _condition(type_: str, status: str, reason: str, message: str) -> Condition:
@@ -159,7 +162,6 @@ def _condition(type_: str, status: str, reason: str, message: str) -> Condition:
     key = (type_, status, reason, message)
     found = _CONDITIONS.get(key)
     if found is None:
-        if len(_CONDITIONS) > 4096:
-            _CONDITIONS.clear()
-        found = _CONDITIONS[key] = Condition(type_, status, reason, message)
+        found = Condition(type_, status, reason, message)
+        _CONDITIONS.put(key, found)
     return found
