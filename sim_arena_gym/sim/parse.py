@@ -151,11 +151,13 @@ class ObjectParser:
 
     Objects made by the env's editor (:func:`~sim_arena_gym.trace.derived.note_resource_edit`: one
     simulated state's copy of a workload) are not put in those long-lived tables at all: what parsing
-    one stores -- the object, its new dicts, the parts of new content -- goes into short-lived memos
+    one stores -- the object, its pod template, the parts of new content -- goes into short-lived memos
     (:class:`~sim_arena_gym.trace.recent.RecentMemo`, :attr:`RECENT_SIZE` entries a generation), where
     it stays while it is used again (the pod template that states differing only in replicas share)
     and goes soon after. Such copies then die young, before the garbage collector has to walk them in
-    its full collections. The parsed values are the same either way.
+    its full collections. An edited Deployment is parsed from the parse of the object it was made
+    from (:meth:`_edited_deployment`: only its changed containers are read). The parsed values are
+    the same either way.
     """
 
     def __init__(self, max_entries: int = 50_000) -> None:
@@ -175,9 +177,6 @@ class ObjectParser:
     def _cached(self, memo: dict[int, tuple[Any, Any]], raw: Any, build: Callable[[Any], Any]) -> Any:
         hit = memo.get(id(raw))
         if hit is not None and hit[0] is raw:
-            return hit[1]
-        hit = self._recent_hit(memo, raw)
-        if hit is not None:
             return hit[1]
         value = build(raw)
         self._store(memo, raw, value)
@@ -202,8 +201,8 @@ class ObjectParser:
         self._podspec_content: dict[tuple, PodSpec] = {}
         self._strategies: dict[int, tuple[Any, tuple[str, int | str, int | str]]] = {}
         # Short-lived memos for edited copies (see the class docstring): id(raw) -> (raw, value, table)
-        # for the identity tables (``table``: the long-lived table it stands in for, or _OBJECT for
-        # top-level objects), content key -> (value, table) for the content tables.
+        # for top-level objects (``table``: _OBJECT) and pod templates (``table``: _templates), content
+        # key -> (value, table) for the content tables.
         self._recent = RecentMemo(self.RECENT_SIZE)
         self._recent_content = RecentMemo(self.RECENT_SIZE)
         self._young = False  # parsing an edited copy: store in the short-lived memos
@@ -212,7 +211,10 @@ class ObjectParser:
 
     def _store(self, memo: dict[int, tuple[Any, Any]], raw: Any, value: Any) -> None:
         if self._young:
-            self._recent.put(id(raw), (raw, value, memo))
+            # Of an edited copy only the pod template is worth remembering (states that differ only in
+            # replicas share it); the dicts below it are reached through it alone.
+            if memo is self._templates:
+                self._recent.put(id(raw), (raw, value, memo))
             return
         if self._size >= self._max_entries:
             self.clear()
@@ -288,10 +290,13 @@ class ObjectParser:
         hit = recent.get(id(obj))
         if hit is not None and hit[0] is obj and hit[2] is _OBJECT:
             return hit[1]
-        if derived_from(obj) is not None:  # an edited copy: memoised for a short while only
+        old = derived_from(obj)
+        if old is not None:  # an edited copy: memoised for a short while only
             self._young = True
             try:
-                value = self._parse_object(obj)
+                value = self._edited_deployment(obj, old)
+                if value is None:
+                    value = self._parse_object(obj)
             finally:
                 self._young = False
             recent.put(id(obj), (obj, value, _OBJECT))
@@ -301,6 +306,116 @@ class ObjectParser:
             self._sweep_objects()
         self._objects[id(obj)] = [obj, value, False]
         return value
+
+    def _known_object(self, obj: Mapping[str, Any]) -> ParsedObject | None:
+        """The memoised parse of ``obj``, if any (without parsing it)."""
+        hit = self._objects.get(id(obj))
+        if hit is not None and hit[0] is obj:
+            return hit[1]
+        hit = self._recent.get(id(obj))
+        if hit is not None and hit[0] is obj and hit[2] is _OBJECT:
+            return hit[1]
+        return None
+
+    def _edited_deployment(self, obj: Mapping[str, Any], old: Mapping[str, Any]) -> ParsedObject | None:
+        """The parse of ``obj``, a Deployment the env's editor made from ``old`` (only container
+        requests/limits and ``spec.replicas`` changed, see :mod:`~sim_arena_gym.trace.derived`),
+        from the parse of ``old``: what the edit did not touch is taken as parsed, the changed
+        containers are parsed (memo and content tables as usual) and the pod request summed again.
+        The result equals what :meth:`_parse_object` gives. ``None`` -- parse it in full -- when
+        ``old`` is not a parsed Deployment, anything is not as the editor leaves it, or a changed
+        part is bad (the full parse then raises its located error)."""
+        base = self._known_object(old)
+        while base is None:  # made from an object made from another: the edits add up
+            old = derived_from(old)  # type: ignore[assignment]
+            if old is None:
+                return None
+            base = self._known_object(old)
+        if base.kind != "Deployment" or obj.get("metadata") is not old.get("metadata"):
+            return None
+        spec, old_spec = obj.get("spec"), old.get("spec")
+        if type(spec) is not dict or type(old_spec) is not dict or obj.get("kind") != "Deployment":
+            return None
+        replicas = spec.get("replicas", 1)
+        if type(replicas) is not int:
+            return None
+        parsed: DeploymentSpec = base.spec
+        template = spec.get("template")
+        if template is not old_spec.get("template"):
+            try:
+                template = self._edited_template(template, old_spec.get("template"), parsed.template)
+            except TraceError:
+                return None
+            if template is None:
+                return None
+        else:
+            template = parsed.template
+        return ParsedObject(
+            base.kind,
+            base.namespace,
+            base.name,
+            DeploymentSpec(
+                replicas or 0, template, parsed.strategy, parsed.max_surge, parsed.max_unavailable,
+                parsed.min_ready_seconds, parsed.progress_deadline_seconds, parsed.paused,
+                parsed.revision_history_limit,
+            ),  # fmt: skip
+            obj,
+        )
+
+    def _edited_template(self, template: Any, old: Any, parsed: PodTemplate) -> PodTemplate | None:
+        """:meth:`parse_template` of ``template``, an edited copy of ``old`` (parsed: ``parsed``)."""
+        if type(template) is not dict or type(old) is not dict or template.get("metadata") is not old.get("metadata"):
+            return None
+        hit = self._templates.get(id(template))
+        if hit is not None and hit[0] is template:
+            return hit[1]
+        hit = self._recent_hit(self._templates, template)
+        if hit is not None:
+            return hit[1]
+        spec, old_spec = template.get("spec"), old.get("spec")
+        if type(spec) is not dict or type(old_spec) is not dict:
+            return None
+        if spec is old_spec:
+            return PodTemplate(parsed.labels, parsed.spec, template)
+        before: PodSpec = parsed.spec
+        raw = spec.get("containers")
+        if raw is old_spec.get("containers"):
+            containers = before.containers
+        elif isinstance(raw, list) and raw:
+            containers = self._containers(raw, "")
+        else:
+            return None
+        raw = spec.get("initContainers")
+        if raw is old_spec.get("initContainers"):
+            init = before.init_containers
+        else:
+            init = self._containers(raw, "") if isinstance(raw, list) and raw else ()
+        # Every other field is the old spec's, so the content key is the one _parse_pod_spec builds.
+        b = before
+        key = (
+            id(containers), id(init), id(b.overhead), id(b.pod_resources), b.priority, type(b.priority),
+            b.priority_class, b.preemption_policy, type(b.preemption_policy), id(b.constraints), b.node_name,
+            type(b.node_name), b.scheduler_name, b.gated, b.restart_policy,
+        )  # fmt: skip
+        table = self._podspec_content
+        try:
+            found = table.get(key)
+            if found is None:
+                found = self._content_hit(table, key)
+        except TypeError:  # an unhashable preemptionPolicy or nodeName
+            return None
+        if found is None:
+            found = PodSpec(
+                containers, init, b.overhead, b.pod_resources, b.priority, b.priority_class, b.preemption_policy,
+                b.constraints, b.node_name, b.scheduler_name, b.gated, b.restart_policy,
+                pod_request(containers, init, overhead=b.overhead, pod_resources=b.pod_resources),
+            )  # fmt: skip
+            self._intern(table, key, found)
+            self._store(self._podspecs, spec, found)
+            value = PodTemplate(parsed.labels, found, template)
+            self._store(self._templates, template, value)
+            return value
+        return PodTemplate(parsed.labels, found, template)
 
     def _parse_object(self, obj: Mapping[str, Any]) -> ParsedObject | None:
         if type(obj) is not dict and not isinstance(obj, Mapping):
@@ -493,9 +608,6 @@ class ObjectParser:
         hit = memo.get(id(spec))
         if hit is not None and hit[0] is spec:
             return hit[1], False
-        hit = self._recent_hit(memo, spec)
-        if hit is not None:
-            return hit[1], False
         get = spec.get
         raw_containers = get("containers")
         if not isinstance(raw_containers, list) or not raw_containers:
@@ -559,9 +671,6 @@ class ObjectParser:
         hit = memo.get(id(raw))
         if hit is not None and hit[0] is raw:
             return hit[1]
-        hit = self._recent_hit(memo, raw)
-        if hit is not None:
-            return hit[1]
         value = (self._container(raw[0], where),) if len(raw) == 1 else tuple([self._container(c, where) for c in raw])
         key = tuple(map(id, value))  # the containers are interned: their ids stand for their content
         found = self._container_list_content.get(key)
@@ -577,9 +686,6 @@ class ObjectParser:
         memo = self._container_memo
         hit = memo.get(id(raw))
         if hit is not None and hit[0] is raw:
-            return hit[1]
-        hit = self._recent_hit(memo, raw)
-        if hit is not None:
             return hit[1]
         if type(raw) is not dict and not isinstance(raw, Mapping):
             raise WorkloadError(f"a container must be a map, got {type(raw).__name__}", where=where)
@@ -618,9 +724,6 @@ class ObjectParser:
         memo = self._quantity_memo
         hit = memo.get(id(raw))
         if hit is not None and hit[0] is raw:
-            return hit[1]
-        hit = self._recent_hit(memo, raw)
-        if hit is not None:
             return hit[1]
         if type(raw) is not dict and not isinstance(raw, Mapping):
             raise QuantityFieldError(f"{field} must be a map of quantities, got {raw!r}", where=where)

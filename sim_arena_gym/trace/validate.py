@@ -476,10 +476,48 @@ def _check_resource_edit(obj: Mapping[str, Any], old: Mapping[str, Any], max_pod
             pod_spec = _map(pod_spec, path)
             for field in ("containers", "initContainers"):
                 for i, container in enumerate(_opt_list(pod_spec, field, path)):
+                    key = _resources_key(container)
+                    if key is not None and key in _CHECKED_RESOURCES:
+                        continue  # these requests and limits passed before
                     _resources(_map(container, f"{path}.{field}[{i}]"), f"{path}.{field}[{i}]")
+                    if key is not None:
+                        if len(_CHECKED_RESOURCES) >= 4096:
+                            _CHECKED_RESOURCES.clear()
+                        _CHECKED_RESOURCES[key] = None
     except TraceError as exc:
         raise exc.located(where=_label(obj)) from None
     return pods
+
+
+#: ``(requests items, limits items)`` of container resources that passed :func:`_resources` (maps of
+#: strings only; bounded, cleared when full). Whether they pass depends on nothing else, so an edited
+#: container whose requests and limits were seen before is not checked again. The keys are tuples of
+#: strings, which the garbage collector stops tracking.
+_CHECKED_RESOURCES: dict[tuple[tuple, tuple], None] = {}
+
+
+def _resources_key(container: Any) -> tuple[tuple, tuple] | None:
+    """The :data:`_CHECKED_RESOURCES` key of ``container``'s resources, or ``None`` when they are not
+    plain maps of strings (those are always checked)."""
+    if type(container) is not dict:
+        return None
+    resources = container.get("resources")
+    if resources is None:
+        return ((), ())
+    if type(resources) is not dict:
+        return None
+    requests = resources.get("requests")
+    limits = resources.get("limits")
+    if requests is None:
+        requests = {}
+    if limits is None:
+        limits = {}
+    if type(requests) is not dict or type(limits) is not dict:
+        return None
+    for name, text in (*requests.items(), *limits.items()):
+        if type(name) is not str or type(text) is not str:
+            return None
+    return (tuple(requests.items()), tuple(limits.items()))
 
 
 class ObjectValidator:
