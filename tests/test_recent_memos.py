@@ -247,3 +247,35 @@ def test_edited_objects_parse_like_fresh_ones_through_chains_of_edits(kind: str)
         trace = editor.with_replicas(edited, rng.randrange(0, 6)) if k % 2 else edited
         obj = trace.events[0].applied_objs[0]
         assert parser.parse_object(obj) == ObjectParser().parse_object(obj)
+
+
+def test_materialize_of_neighbours_in_replicas_equals_edit_workload_byte_for_byte() -> None:
+    """The pod-template memo keeps the first trace made for a requests-and-limits state, with its
+    replicas; its neighbours in replicas (the trace's own replicas included) are written from it.
+    Each equals the one ``edit_workload`` call, byte for byte, in any order of visits."""
+    from sim_arena_gym.env import state as state_module
+    from sim_arena_gym.env.state import build_context
+    from sim_arena_gym.env.simkube_env import scenario_from_trace
+    from sim_arena_gym.quantity import format_cpu
+    from sim_arena_gym.trace import edit_workload
+    from sim_arena_gym.trace.codec import dumps_trace
+
+    base = _base()
+    scenario = scenario_from_trace(base, workload="Deployment/default/web")
+    ctx = build_context(0, scenario, edit_containers="all", replicas_cap=50)
+    init = ctx.initial
+    rng = random.Random(2)
+    for k in range(120):
+        cpu = (rng.choice([250, 500, 1500, 4000]),) + init.cpu[1:]
+        replicas = rng.choice([init.replicas, init.replicas, 0, 4, 9])
+        state = init._replace(cpu=cpu, replicas=replicas)
+        expected = edit_workload(
+            base, "Deployment/default/web",
+            requests={"app": {"cpu": format_cpu(cpu[0])}} if cpu != init.cpu else None,
+            replicas=replicas if replicas != init.replicas else None, occurrences="last",
+        ) if state != init else base  # fmt: skip
+        got = ctx.materialize(state)
+        assert dumps_trace(got) == dumps_trace(expected), state
+        if replicas == init.replicas and cpu != init.cpu:
+            assert ctx.materialize(state) is got  # the memoised trace itself
+    assert len(state_module._POD_EDITS) <= state_module._POD_EDITS_SIZE

@@ -137,12 +137,15 @@ class ScenarioContext:
         * the edit is done by a :class:`~sim_arena_gym.trace.workloads._LastOccurrenceEditor`
           prepared once per scenario (no per-call lookups or re-validation of the env's own texts;
           anything unusual goes to ``edit_workload`` and its errors);
-        * the trace with the state's requests and limits written (replicas as in the base trace) is
-          memoised per (context, requests-and-limits state) in :data:`_POD_EDITS`, and the replicas
-          are written into a copy of its object (``_LastOccurrenceEditor.with_replicas``). States
-          that differ only in replicas thus share one pod template, and a state seen again gives
-          the very same pod template, so the backend's parse caches (keyed by object identity) hit
-          instead of parsing a fresh copy -- which costs more than the edit itself.
+        * the first trace made with the state's requests and limits (and its replicas) is memoised
+          per (context, requests-and-limits state) in :data:`_POD_EDITS`; a state that differs
+          from it only in replicas gets them written into a copy of its object
+          (``_LastOccurrenceEditor.with_replicas``; the base trace's replicas:
+          ``without_replicas``, which is then memoised instead). States that differ only in
+          replicas thus share one pod template, and a state seen again gives the very same pod
+          template (the same trace when its replicas are those memoised), so the backend's parse
+          caches (keyed by object identity) hit instead of parsing a fresh copy -- which costs more
+          than the edit itself.
         """
         init = self.initial
         if state == init:
@@ -157,8 +160,8 @@ class ScenarioContext:
         if pods == self._initial_pods:
             return editor.edit(replicas=replicas)
         key = (self, pods)
-        edited = _POD_EDITS.get(key)
-        if edited is None:
+        entry = _POD_EDITS.get(key)
+        if entry is None:
             editor.check_replicas(replicas)  # edit_workload reports bad replicas before the rest
             names = self.target.container_names
             requests: dict[str, dict[str, str | None]] = {}
@@ -168,19 +171,26 @@ class ScenarioContext:
                 _diff(requests, name, "memory", init.memory[i], state.memory[i], format_memory)
                 _diff(limits, name, "cpu", init.cpu_limit[i], state.cpu_limit[i], format_cpu)
                 _diff(limits, name, "memory", init.memory_limit[i], state.memory_limit[i], format_memory)
-            edited = editor.edit(requests=requests or None, limits=limits or None)
-            _POD_EDITS[key] = edited
+            edited = editor.edit(requests=requests or None, limits=limits or None, replicas=replicas)
+            _POD_EDITS[key] = (edited, replicas)
             if len(_POD_EDITS) > _POD_EDITS_SIZE:
                 try:  # tolerate another thread evicting at the same time
                     _POD_EDITS.popitem(last=False)
                 except KeyError:
                     pass
-        else:
-            try:
-                _POD_EDITS.move_to_end(key)
-            except KeyError:
-                pass
-        return edited if replicas is None else editor.with_replicas(edited, replicas)
+            return edited
+        try:
+            _POD_EDITS.move_to_end(key)
+        except KeyError:
+            pass
+        edited, written = entry
+        if replicas == written:
+            return edited  # the very trace made for this state before
+        if replicas is not None:
+            return editor.with_replicas(edited, replicas)
+        edited = editor.without_replicas(edited)  # the trace's own replicas, kept from now on
+        _POD_EDITS[key] = (edited, None)
+        return edited
 
 
 #: Plain states (``tuple(state)``) by value, so that equal ones share one object: views of
@@ -203,8 +213,9 @@ def intern_plain(plain: tuple) -> tuple:
         found = _PLAIN_STATES[plain] = plain
     return found
 
-#: Traces with a pod-template state written (see :meth:`ScenarioContext.materialize`), keyed by
-#: ``(context, (cpu, memory, cpu_limit, memory_limit))``, least recently used first. One LRU for the
+#: Traces with a pod-template state written, and the replicas written with it (``None``: the base
+#: trace's), keyed by ``(context, (cpu, memory, cpu_limit, memory_limit))``, least recently used first
+#: (see :meth:`ScenarioContext.materialize`). One LRU for the
 #: whole process, so that its size bounds the memory it holds (about 2.5 KB per entry: the copied
 #: path of the edited object and the trace around it) however many scenarios and envs there are; a
 #: context of a closed env stays referenced until its entries age out.
@@ -214,7 +225,9 @@ def intern_plain(plain: tuple) -> tuple:
 #: the misses of the outcome cache hit here with 32 entries, 30% with 1,024), and every entry
 #: (a dozen dicts, the trace and its event) that lives long enough is one more object for each full
 #: garbage collection to walk; 32 entries die young.
-_POD_EDITS: "OrderedDict[tuple[ScenarioContext, tuple[tuple[int | None, ...], ...]], Trace]" = OrderedDict()
+_POD_EDITS: "OrderedDict[tuple[ScenarioContext, tuple[tuple[int | None, ...], ...]], tuple[Trace, int | None]]" = (
+    OrderedDict()
+)
 _POD_EDITS_SIZE = 32
 
 

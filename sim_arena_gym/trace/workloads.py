@@ -717,6 +717,23 @@ class _LastOccurrenceEditor:
         events[event_index] = _with_object(event, position, edited)
         return _retraced(trace, tuple(events), self._stale)
 
+    def without_replicas(self, edited: Trace) -> Trace:
+        """``self.edit(requests=R, limits=L)``, given ``edited = self.edit(requests=R, limits=L,
+        replicas=N)`` of a workload with a pod template: the trace's own object with ``edited``'s pod
+        template written in. The edit copies ``spec`` and the template and replaces ``template`` in
+        place, so the copied ``spec`` here has the same keys in the same order, next to an equal
+        template (the one ``edited`` has, shared)."""
+        trace = self.trace
+        event_index, position = self._places[0]
+        obj = trace.events[event_index].applied_objs[position]
+        new_obj = dict(obj)
+        spec = new_obj["spec"] = dict(obj["spec"])
+        spec["template"] = edited.events[event_index].applied_objs[position]["spec"]["template"]
+        note_resource_edit(obj, new_obj)
+        events = list(trace.events)
+        events[event_index] = _with_object(events[event_index], position, new_obj)
+        return _retraced(trace, tuple(events), self._stale)
+
     def with_replicas(self, edited: Trace, replicas: int) -> Trace:
         """``self.edit(requests=R, limits=L, replicas=replicas)``, given ``edited =
         self.edit(requests=R, limits=L)`` (no replicas): ``replicas`` is written into a copy of
