@@ -200,7 +200,7 @@ def _plain_node_outcomes(cluster: "Cluster") -> tuple:
     )
 
 
-@pytest.mark.parametrize("count", [3, 300])  # a small node set (process-wide memos) and a large one
+@pytest.mark.parametrize("count", [3, 300])  # a small node set (built each time) and a large one (memoised)
 def test_node_outcomes_are_those_of_their_own_node_set(count: int) -> None:
     from sim_arena_gym.sim.cluster import Cluster, NodeSet
     from sim_arena_gym.sim.nodes import build_nodes

@@ -154,7 +154,7 @@ class NodeSet:
         self.zeros = [0] * len(self.nodes)  # copied for each replay's usage lists
         self.indices = range(len(self.nodes))
         #: (node index, requested cpu, memory, pod count) -> its NodeOutcome (observe.node_outcomes,
-        #: for node sets of more than 256 nodes; smaller ones share short-lived memos there)
+        #: for node sets of more than 256 nodes; those of smaller ones are built each time)
         self.outcomes: dict[tuple[int, int, int, int], Any] = {}
 
     def __len__(self) -> int:

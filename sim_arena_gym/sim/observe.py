@@ -22,7 +22,6 @@ from typing import Any, Callable
 from sim_arena_gym.sim.cluster import PENDING, RUNNING, Cluster, Pod
 from sim_arena_gym.sim.outcome import ClusterOutcome, NodeOutcome, PodOutcome, WorkloadOutcome
 from sim_arena_gym.sim.replay import Replay
-from sim_arena_gym.trace.recent import RecentMemo
 
 __all__ = ["build_outcome", "node_outcomes", "pod_outcomes", "CRASH_LOOP_BACK_OFF", "OOM_KILLED"]
 
@@ -57,44 +56,22 @@ _workload_outcome = _positional_maker(WorkloadOutcome)
 def node_outcomes(cluster: Cluster) -> tuple[NodeOutcome, ...]:
     """Every node with what its non-terminal pods request (checklist 9).
 
-    Node outcomes are immutable, so successive runs that leave the nodes in the same state share them
-    (looking them up is cheaper than building new objects): one per (node, usage), and (up to 256
-    nodes) the tuple of them per usage of all nodes. For such small node sets both memos are
-    process-wide and short-lived (:data:`_SMALL_NODES`, :data:`_SMALL_TUPLES`): what the nodes of
-    recent runs look like stays, what only an old state had goes, instead of staying for the
-    garbage collector to walk (a memo per node set would keep what a scenario left until it runs
-    again). A larger node set keeps its own table (``NodeSet.outcomes``, cleared when full)."""
+    Up to 256 nodes they are built each time: successive runs of the env's edited traces seldom leave
+    every node as an earlier run did (on the default env about one run in three would find its
+    nodes in a memo of recent runs, one node in five its own), and a memo would keep objects alive
+    for the garbage collector to walk. A larger node set keeps one per (node, usage) in its own table
+    (``NodeSet.outcomes``, cleared when full), as most of its nodes are the same from run to run."""
     nodeset = cluster.nodeset
-    if len(nodeset.nodes) > 256:
+    nodes = nodeset.nodes
+    if len(nodes) > 256:
         return _large_node_outcomes(cluster)
-    ident = id(nodeset)  # valid while an entry holds the node set
-    usage = (ident, tuple(cluster.req_cpu), tuple(cluster.req_mem), tuple(cluster.npods))
-    hit = _SMALL_TUPLES.get(usage)
-    if hit is not None and hit[0] is nodeset:
-        return hit[1]
-    out = []
-    append = out.append
-    known = _SMALL_NODES
-    for i, cpu, mem, count in zip(nodeset.indices, cluster.req_cpu, cluster.req_mem, cluster.npods):
-        key = (ident, i, cpu, mem, count)
-        hit = known.get(key)
-        if hit is not None and hit[0] is nodeset:
-            append(hit[1])
-            continue
-        node = nodeset.nodes[i]
-        found = _node_outcome(node.name, node.cpu_millis, node.memory_bytes, node.pods, cpu, mem, count, node.labels)
-        known.put(key, (nodeset, found))
-        append(found)
-    nodes = tuple(out)
-    _SMALL_TUPLES.put(usage, (nodeset, nodes))
-    return nodes
-
-
-#: ``(id(node set), node index, requested cpu, memory, pod count) -> (node set, NodeOutcome)`` and
-#: ``(id(node set), requested cpu, memory and pod count of each node) -> (node set, NodeOutcomes)``
-#: for node sets of up to 256 nodes (see :func:`node_outcomes`)
-_SMALL_NODES = RecentMemo(512)
-_SMALL_TUPLES = RecentMemo(64)
+    make = _node_outcome
+    return tuple(
+        [
+            make(node.name, node.cpu_millis, node.memory_bytes, node.pods, cpu, mem, count, node.labels)
+            for node, cpu, mem, count in zip(nodes, cluster.req_cpu, cluster.req_mem, cluster.npods)
+        ]
+    )
 
 
 def _large_node_outcomes(cluster: Cluster) -> tuple[NodeOutcome, ...]:
