@@ -139,7 +139,7 @@ class _Rollout:
 
 #: (ReplicaSet name, available, Progressing reason or None) -> the Deployment's conditions; short-lived
 #: (trace/recent.py): the ReplicaSet name changes with each edited pod template
-_CONDITIONS = RecentMemo(64)
+_CONDITIONS = RecentMemo(16)
 
 
 def _conditions(rs_name: str, available: bool, progress: str | None) -> tuple[Condition, ...]:

@@ -32,7 +32,7 @@ SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 #: (:class:`~sim_arena_gym.trace.recent.RecentMemo`): an edited trace brings a fresh pod template each
 #: run, used once or twice, so a long-lived table would only keep dead templates for the garbage
 #: collector to walk; a template that keeps being used (the trace's own) stays.
-_MEMO = RecentMemo(64)
+_MEMO = RecentMemo(16)
 _MEMO_LIMIT = 20_000  # bound of the small memos (hash labels, suffix seeds)
 
 

@@ -167,7 +167,7 @@ class ObjectParser:
     #: Top-level objects kept before a sweep (the limit doubles while most of them are in use).
     OBJECT_SWEEP = 4096
     #: Entries per generation of the short-lived memos of edited copies (see the class docstring).
-    RECENT_SIZE = 64
+    RECENT_SIZE = 16
 
     # -- memo -----------------------------------------------------------------------------------
 

@@ -317,7 +317,7 @@ def evaluate_failure(
 #: evaluate_failure results by (static result id, request, usage); the entry holds the static result.
 #: Short-lived (trace/recent.py): the usage changes with each simulated state, and a long-lived table
 #: would keep what every state left alive for the garbage collector to walk.
-_FAILURES = RecentMemo(128)
+_FAILURES = RecentMemo(32)
 
 
 _NO_VICTIMS_MESSAGES: dict[tuple, str] = {}

@@ -25,7 +25,7 @@ from sim_arena_gym.trace.recent import RecentMemo
 __all__ = ["derived_from", "note_resource_edit"]
 
 #: ``id(new) -> (new, old)``; the reference to ``new`` keeps its id valid.
-_DERIVED = RecentMemo(32)
+_DERIVED = RecentMemo(8)
 
 
 def note_resource_edit(old: Mapping[str, Any], new: Mapping[str, Any]) -> None:

@@ -531,7 +531,7 @@ class ObjectValidator:
     it in the long-lived table would only give the garbage collector more to walk."""
 
     #: Entries per generation of the memo of edited objects.
-    RECENT_SIZE = 32
+    RECENT_SIZE = 8
 
     def __init__(self, max_entries: int = 50_000) -> None:
         self._max_entries = max_entries

@@ -748,7 +748,9 @@ class _LastOccurrenceEditor:
         event_index, position = self._places[0]
         obj = edited.events[event_index].applied_objs[position]
         new_obj = _edit_located(trace, obj, self._kind, _NO_PLAN, _NO_PLAN, replicas, self._where)
-        note_resource_edit(obj, new_obj)
+        # Made from the trace's own object too (its requests, limits and replicas changed): noted so,
+        # a reader then needs to know nothing about ``edited``'s object, however long ago it was made.
+        note_resource_edit(trace.events[event_index].applied_objs[position], new_obj)
         events = list(trace.events)
         events[event_index] = _with_object(events[event_index], position, new_obj)
         return _retraced(trace, tuple(events), self._stale)

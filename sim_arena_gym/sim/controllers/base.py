@@ -154,7 +154,7 @@ def _mark_up(host: ControllerHost, controller: Controller) -> None:
 
 #: Conditions by content; short-lived (trace/recent.py): messages name the ReplicaSet, which changes
 #: with each edited pod template, and a long-lived table would keep one per simulated state alive
-_CONDITIONS = RecentMemo(64)
+_CONDITIONS = RecentMemo(16)
 
 
 def _condition(type_: str, status: str, reason: str, message: str) -> Condition:
