@@ -53,10 +53,23 @@ class StateCopier:
     def pods(self, pods: dict[Any, Any]) -> dict[Any, Any]:
         """``{key: self.pod(p)}`` for a map of pods (written out: maps of pods are most of a copy)."""
         memo = self.memo
+        get = memo.get
+        controller = self.controller
         out = {}
         for key, p in pods.items():
-            new = memo.get(id(p))
-            out[key] = new if new is not None else self.pod(p)
+            new = get(id(p))
+            if new is None:  # self.pod(p), inlined
+                new = memo[id(p)] = p.copy()
+                owner = p.owner
+                group = p.group
+                if owner is not None:
+                    found = get(id(owner))
+                    new.owner = found if found is not None else controller(owner)
+                    if group is not None:
+                        new.group = new.owner if group is owner else controller(group)
+                elif group is not None:
+                    new.group = controller(group)
+            out[key] = new
         return out
 
     def controller(self, controller: Any) -> Any:

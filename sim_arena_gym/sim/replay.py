@@ -174,7 +174,9 @@ class Replay:
         self._cron_runs = 0
         self._max_cron_runs = MAX_CRON_RUNS.value()
         self._lifecycle_counters: dict[tuple[str, str], int] = {}
-        self._spec_cache: dict[int, tuple[PodSpec, SchedulingConstraints, tuple[bool, bool]]] = {}
+        self._spec_cache: dict[int, tuple[PodSpec, SchedulingConstraints, tuple[bool, bool], int, int]] = {}
+        #: bumped whenever the PriorityClasses change (the priorities in ``_spec_cache`` are of one epoch)
+        self._pc_epoch = 0
 
     # -- copies (sim/snapshot.py) ------------------------------------------------------------------
 
@@ -219,27 +221,27 @@ class Replay:
 
     def at(self, ts: int, controller: Controller, what: str = "sync") -> None:
         key = (ts, id(controller), what)
-        if key in self._timer_keys:
+        keys = self._timer_keys
+        if key in keys:
             return
-        self._timer_keys.add(key)
-        heapq.heappush(self._timers, (ts, self.next_seq(), controller, what))
+        keys.add(key)
+        self._seq += 1  # next_seq()
+        heapq.heappush(self._timers, (ts, self._seq, controller, what))
 
-    def _pod_facts(self, spec: PodSpec, workload: str) -> tuple[SchedulingConstraints, tuple[bool, bool]]:
-        """The constraints pods of ``spec`` get (SimKube mutation) and their usage-floor verdict
-        (OOMKilled, throttled); cached per spec."""
+    def _spec_facts(self, spec: PodSpec) -> tuple[PodSpec, SchedulingConstraints, tuple[bool, bool], int, int]:
+        """``(spec, constraints, verdict, priority, priority epoch)`` for pods of ``spec``: the constraints
+        they get (SimKube mutation), their usage-floor verdict (OOMKilled, throttled; for pods of the
+        target workload) and their priority under the PriorityClasses of ``priority epoch``; cached per
+        spec (the priority is recomputed once the PriorityClasses change)."""
         hit = self._spec_cache.get(id(spec))
         if hit is not None and hit[0] is spec:
             constraints, verdict = hit[1], hit[2]
         else:
             constraints = self.parser.simkube_constraints(spec.constraints) if self.simkube_mode else spec.constraints
             verdict = _floor_verdict(spec, self.floors) if self.floors else (False, False)
-            self._spec_cache[id(spec)] = (spec, constraints, verdict)
-        if workload != self.target:
-            return constraints, (False, False)
-        return constraints, verdict
-
-    def _priority(self, spec: PodSpec) -> int:
-        return resolve_priority(spec, self.priority_classes)
+        facts = (spec, constraints, verdict, resolve_priority(spec, self.priority_classes), self._pc_epoch)
+        self._spec_cache[id(spec)] = facts
+        return facts
 
     def create_pod(
         self,
@@ -252,16 +254,19 @@ class Replay:
         ordinal: int = -1,
     ) -> Pod:
         spec = template.spec
-        constraints, (oom, throttled) = self._pod_facts(spec, owner.workload)
+        facts = self._spec_cache.get(id(spec))
+        if facts is None or facts[0] is not spec or facts[4] != self._pc_epoch:
+            facts = self._spec_facts(spec)
         self._uid += 1
         if self._uid > self._max_created:  # the one place pods are created: bound the work here
             raise TraceLimitError(MAX_PODS_CREATED.exceeded(self._uid, self._max_created), limit=MAX_PODS_CREATED.name)
+        workload = owner.workload
         pod = Pod(
-            self._uid, name, owner.namespace, owner.workload, owner, spec, constraints, self._priority(spec),
-            group, template_hash, self.now, ordinal,
+            self._uid, name, owner.namespace, workload, owner, spec, facts[1], facts[3], group, template_hash,
+            self.now, ordinal,
         )
-        pod.oom_killed = oom
-        pod.throttled = throttled
+        if workload == self.target:
+            pod.oom_killed, pod.throttled = facts[2]
         if self.trace.pod_lifecycles:
             pod.run_seconds = self._run_seconds(owner)
         self.pods[pod.uid] = pod
@@ -301,14 +306,18 @@ class Replay:
             return
         was_bound = pod.node >= 0 and pod.phase is RUNNING
         pod.deleted = True
-        self.cluster.unbind(pod)
-        self.scheduler.forget(pod)
+        if pod.node >= 0:
+            self.cluster.unbind(pod)
+        scheduler = self.scheduler
+        unschedulable = scheduler.unschedulable
+        if unschedulable:
+            unschedulable.pop(pod.uid, None)  # scheduler.forget(pod)
         self.pods.pop(pod.uid, None)
         owner = pod.owner
         if owner is not None:
             owner.pod_gone(self, pod)
-        if was_bound:
-            self.scheduler.capacity_freed()
+        if was_bound and scheduler.unschedulable:
+            scheduler.capacity_freed()
 
     def delete_controller(self, controller: Controller) -> None:
         controller.delete(self)
@@ -351,6 +360,7 @@ class Replay:
         kind, key, spec = parsed.kind, parsed.key, parsed.spec
         if kind == "PriorityClass":
             self.priority_classes[parsed.name] = spec
+            self._pc_epoch += 1
             return
         existing = self.objects.get(key)
         if existing is not None:
@@ -382,7 +392,8 @@ class Replay:
     def _delete(self, obj: Mapping[str, Any]) -> None:
         key = identity_of(obj)
         if key[0] == "PriorityClass":
-            self.priority_classes.pop(key[2], None)
+            if self.priority_classes.pop(key[2], None) is not None:
+                self._pc_epoch += 1
             return
         controller = self.objects.get(key)
         if controller is not None:

@@ -43,7 +43,7 @@ UNSCHEDULABLE = "Unschedulable"
 class _Failure:
     """Cached verdict of a class on an unchanged cluster."""
 
-    __slots__ = ("spec", "priority", "version", "counts", "unresolvable", "resolvable")
+    __slots__ = ("spec", "priority", "version", "counts", "unresolvable", "resolvable", "reasons", "no_victims")
 
     def __init__(self, spec, priority, version, counts, unresolvable, resolvable) -> None:
         self.spec = spec
@@ -52,6 +52,23 @@ class _Failure:
         self.counts = counts
         self.unresolvable = unresolvable
         self.resolvable = resolvable
+        self.reasons: tuple[str, ...] = tuple(sorted(counts))
+        #: the FailedScheduling text when preemption finds no victims (``None``: not known yet); a
+        #: function of the verdict, the spec's preemption policy and the bound priorities at ``version``
+        self.no_victims: str | None = None
+
+
+class _NoRoom:
+    """Stands for a :class:`Board` whose feasible set is empty (no node fits the class's request)."""
+
+    __slots__ = ()
+
+    @staticmethod
+    def fill(limit: int, priority: int) -> list[int]:
+        return []
+
+
+_NO_ROOM: Any = _NoRoom()
 
 
 class Scheduler:
@@ -165,7 +182,7 @@ class Scheduler:
                 self._park(pod, NO_NODES, (NO_NODES,))
             return False
         static = self.nodeset.static(first.constraints, self.version)
-        board: Board | None = None
+        board: Board | _NoRoom | None = None
         bound = False
         k, n = 0, len(batch)
         while k < n:
@@ -183,7 +200,13 @@ class Scheduler:
                     board = None  # rebuilt from the new usage for the next pod of the batch
                     continue
             if board is None:
-                board = Board(cluster, static, pod.request, pod.group, self.version, vector=self.vector)
+                request = pod.request
+                for i in static.passing:
+                    if fits(cluster, i, request):
+                        board = Board(cluster, static, request, pod.group, self.version, vector=self.vector)
+                        break
+                else:  # no node fits (the board's feasible set would be empty): every pod here fails
+                    board = _NO_ROOM
             # This pod and the next ones without a nomination take the board's choices one after
             # another (Board.fill counts each where it goes before the next choice). Binding callbacks
             # only set pod state and mark controllers, so they may follow the choices.
@@ -259,11 +282,17 @@ class Scheduler:
     def _fail(self, pod: Pod, static: StaticResult) -> bool:
         """Record a failed attempt; run preemption. True when preemption deleted victims."""
         failure = self._evaluate_failure(pod, static)
+        reasons = failure.reasons
+        message = failure.no_victims
+        if message is not None:  # same spec, priority and cluster state as when it was made
+            self._park(pod, message, reasons)
+            return False
         n = len(self.nodeset.nodes)
-        reasons = tuple(sorted(failure.counts))
         never = pod.spec.preemption_policy == "Never"
         if never or not self.cluster.lower_priority_exists(pod.priority):
-            message = no_victims_message(n, failure.counts, failure.resolvable, self.version, never=never)
+            message = failure.no_victims = no_victims_message(
+                n, failure.counts, failure.resolvable, self.version, never=never
+            )
             self._park(pod, message, reasons)
             return False
         result = dry_run(self.cluster, pod, static, failure.unresolvable, self.version)

@@ -29,7 +29,7 @@ __all__ = ["DeploymentController"]
 
 
 class _Cond:
-    __slots__ = ("type", "status", "reason", "message", "last_update", "last_transition")
+    __slots__ = ("type", "status", "reason", "message", "last_update", "last_transition", "subject")
 
     def __init__(self, type_: str, status: str, reason: str, message: str, now: int) -> None:
         self.type = type_
@@ -38,6 +38,8 @@ class _Cond:
         self.message = message
         self.last_update = now
         self.last_transition = now
+        #: name of the new ReplicaSet a ``ReplicaSetUpdated`` message names (None: it names the Deployment)
+        self.subject: str | None = None
 
 
 class DeploymentController(Controller):
@@ -138,8 +140,11 @@ class DeploymentController(Controller):
             self._set_cond(host, "Progressing", "True", NEW_RS_CREATED, f'Created new replica set "{rs.name}"')
         return rs
 
-    def _get_new(self, host: ControllerHost, create: bool) -> ReplicaSetController | None:
-        rs = self._find_new()
+    def _get_new(
+        self, host: ControllerHost, create: bool, found: ReplicaSetController | None = None
+    ) -> ReplicaSetController | None:
+        """``getNewReplicaSet``; ``found``: what :meth:`_find_new` just returned, if it did."""
+        rs = found if found is not None else self._find_new()
         if rs is None and create:
             rs = self._create_new(host)
         elif rs is not None and self.spec.progress_deadline_seconds is not None and "Progressing" not in self.conds:
@@ -194,13 +199,19 @@ class DeploymentController(Controller):
         if self.spec.strategy == "Recreate":
             self._rollout_recreate(host, olds)
         else:
-            self._rollout_rolling(host)
+            self._rollout_rolling(host, new, olds)
 
     def _is_scaling_event(self, new: ReplicaSetController | None, olds: list[ReplicaSetController]) -> bool:
-        for rs in self._active(olds + [new]):
-            if rs.desired_annotation is not None and rs.desired_annotation != self.spec.replicas:
+        replicas = self.spec.replicas
+        for rs in olds:
+            if rs.replicas > 0 and rs.desired_annotation is not None and rs.desired_annotation != replicas:
                 return True
-        return False
+        return (
+            new is not None
+            and new.replicas > 0
+            and new.desired_annotation is not None
+            and new.desired_annotation != replicas
+        )
 
     def _scale_deployment(
         self, host: ControllerHost, new: ReplicaSetController | None, olds: list[ReplicaSetController]
@@ -266,10 +277,15 @@ class DeploymentController(Controller):
         allowed = to_add - added
         return min(fraction, allowed) if to_add > 0 else max(fraction, allowed)
 
-    def _rollout_rolling(self, host: ControllerHost) -> None:
-        new = self._get_new(host, create=True)
+    def _rollout_rolling(
+        self, host: ControllerHost, found: ReplicaSetController | None, olds: list[ReplicaSetController]
+    ) -> None:
+        """``rolloutRolling``; ``found`` and ``olds``: the new ReplicaSet as :meth:`_find_new` just
+        found it (``None``: there is none yet) and the others."""
+        new = self._get_new(host, create=True, found=found)
         assert new is not None
-        olds = [rs for rs in self.rss if rs is not new]
+        if found is None:
+            olds = [rs for rs in self.rss if rs is not new]
         all_rss = olds + [new]
         if self._reconcile_new(host, new, all_rss):
             self._write_status(host, new, progress=True)
@@ -390,9 +406,9 @@ class DeploymentController(Controller):
         current = self.conds.get("Progressing")
         if status[0] == status[1] and current is not None and current.reason == NEW_RS_AVAILABLE:
             return
-        rs_text = f'ReplicaSet "{new.name}"' if new is not None else f'Deployment "{self.name}"'
         old = self.status
         if self.complete(status):
+            rs_text = f'ReplicaSet "{new.name}"' if new is not None else f'Deployment "{self.name}"'
             self._set_cond(host, "Progressing", "True", NEW_RS_AVAILABLE, f"{rs_text} has successfully progressed.")
         elif (
             status[1] > old[1]
@@ -400,12 +416,24 @@ class DeploymentController(Controller):
             or status[2] > old[2]
             or status[3] > old[3]
         ):
+            if (
+                current is not None
+                and current.reason == RS_UPDATED
+                and current.last_update == host.now
+                and current.subject == (new.name if new is not None else None)
+                and current.status == "True"
+            ):  # the same condition as the one stored (same text, times and transition)
+                host.at(host.now + deadline + 1, self, "deadline")
+                return
+            rs_text = f'ReplicaSet "{new.name}"' if new is not None else f'Deployment "{self.name}"'
             cond = _Cond("Progressing", "True", RS_UPDATED, f"{rs_text} is progressing.", host.now)
+            cond.subject = new.name if new is not None else None
             if current is not None and current.status == "True":
                 cond.last_transition = current.last_transition
             self.conds["Progressing"] = cond
             host.at(host.now + deadline + 1, self, "deadline")
         elif self.timed_out(host.now, deadline):
+            rs_text = f'ReplicaSet "{new.name}"' if new is not None else f'Deployment "{self.name}"'
             self._set_cond(host, "Progressing", "False", TIMED_OUT, f"{rs_text} has timed out progressing.")
         else:
             cond = self.conds.get("Progressing")
