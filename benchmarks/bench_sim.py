@@ -18,6 +18,11 @@ Cases (each run replays the whole trace and builds the ClusterOutcome):
    first so that the general replay runs); an edit of the last Deployment resumes from the state saved
    before the last event (``sim_arena_gym.sim.snapshot``), against the full replay
    (``EmbeddedBackend(resume=False)``); and the memory one saved state takes (``tracemalloc``).
+6. resumed families: the train scenarios of ``competing-deployments`` (a Deployment created on a
+   populated cluster) and ``mid-trace-change`` (a rolling update), each trace edited as the env edits
+   it (the target workload's last occurrence, ``occurrences="last"``), cycling its CPU request through
+   500m, 1, ..., 16 and its replicas through 1-6; CPU time per resumed general replay (copy of the
+   saved state, the replayed events, the outcome).
 
 Traces of these shapes (Deployments created once each) take the short replay of
 ``sim_arena_gym.sim.fastpath``; the canonical case is also timed with ``SimOptions(fast_path=False)``,
@@ -45,7 +50,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sim_arena_gym.backends import EmbeddedBackend  # noqa: E402
 from sim_arena_gym.limits import MAX_PODS  # noqa: E402
+from sim_arena_gym.scenarios.index import load_scenario_set  # noqa: E402
 from sim_arena_gym.scenarios.model import NodePool, Scenario  # noqa: E402
+from sim_arena_gym.trace import load_trace  # noqa: E402
 from sim_arena_gym.trace.builders import build_trace, container, deployment, pod_spec, statefulset  # noqa: E402
 from sim_arena_gym.trace.refs import WorkloadRef  # noqa: E402
 from sim_arena_gym.trace.workloads import edit_workload  # noqa: E402
@@ -201,6 +208,38 @@ def bench_resume(nodes: int, deployments: int, replicas: int, repeat: int) -> No
           f"{cache.per_context} states, {cache.max_saved_pods:,} pods in all)")
 
 
+def bench_resumed_families(rounds: int) -> None:
+    """CPU microseconds per resumed run on the train scenarios of two families (case 6)."""
+    families = ("competing-deployments", "mid-trace-change")
+    scenarios = [s for s in load_scenario_set("train") if s.family in families]
+    for family in families:
+        backend = EmbeddedBackend()
+        cache = backend._snapshots
+        work = []
+        for scenario in (s for s in scenarios if s.family == family):
+            trace = scenario.trace if scenario.trace is not None else load_trace(scenario.trace_path)
+            ref = scenario.workload
+            edits = [
+                edit_workload(trace, ref, requests={"*": {"cpu": CPU_STEPS[k % len(CPU_STEPS)]}},
+                              replicas=1 + k % 6, occurrences="last")
+                for k in range(rounds)
+            ]  # fmt: skip
+            backend.run(edits[0], scenario)
+            backend.run(edits[1], scenario)  # shares all but the edited event with the first: saves a state
+            work.append((scenario, edits[2:]))
+        cpu: list[int] = []  # resumed general replays
+        other: list[int] = []  # the rest (the fast path, where the trace has only Deployments)
+        for scenario, edits in work:
+            for trace in edits:
+                before = cache.resumed
+                start = time.process_time_ns()
+                backend.run(trace, scenario)
+                (cpu if cache.resumed > before else other).append(time.process_time_ns() - start)
+        rest = f"; {len(other)} other runs (fast path) median {statistics.median(other) / 1e3:.1f} us" if other else ""
+        print(f"{family} ({len(work)} train scenarios): {len(cpu)} resumed runs, median CPU "
+              f"{statistics.median(cpu) / 1e3:7.1f} us, mean {statistics.mean(cpu) / 1e3:7.1f} us{rest}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
@@ -219,6 +258,7 @@ def main() -> int:
           f"10k -> 100k pods x{t_1k_100k / t_1k_10k:.1f} (x10 = linear)")
     bench_resume(3, 3, 2, 300 if quick else 2000)
     bench_resume(1000, 99, 100, 3 if quick else 9)  # 9,903 pods: within max_pods
+    bench_resumed_families(100 if quick else 600)
     return 0
 
 

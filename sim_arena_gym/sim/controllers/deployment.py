@@ -64,6 +64,7 @@ class DeploymentController(Controller):
     def __init__(self, host: ControllerHost, namespace: str, name: str, spec: DeploymentSpec) -> None:
         super().__init__(host, namespace, name, None)
         self._set_spec(spec)
+        #: its ReplicaSets in creation order (ascending ``seq``: only appended, when created)
         self.rss: list[ReplicaSetController] = []
         self.new_rs: ReplicaSetController | None = None
         self.conds: dict[str, _Cond] = {}
@@ -218,7 +219,7 @@ class DeploymentController(Controller):
     ) -> None:
         """``sync.go: scale`` (checklist 32)."""
         replicas = self.spec.replicas
-        newest_first = sorted(olds, key=lambda r: r.seq, reverse=True)
+        newest_first = olds[::-1]  # rss is in creation (seq) order
         active = self._active(newest_first + [new])
         if len(active) <= 1:  # FindActiveOrLatest
             if active:
@@ -326,7 +327,7 @@ class DeploymentController(Controller):
         max_scaled_down = all_pods - min_available - new_unavailable
         if max_scaled_down <= 0:
             return False
-        olds = sorted(olds, key=lambda r: r.seq)
+        # olds keep rss's creation (seq) order: oldest first, as upstream sorts them
         cleaned = 0
         for rs in olds:  # cleanupUnhealthyReplicas: oldest first
             if cleaned >= max_scaled_down:

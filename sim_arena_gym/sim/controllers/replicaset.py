@@ -60,12 +60,13 @@ class ReplicaSetController(Controller):
     def sync(self, host: ControllerHost) -> None:
         diff = self.replicas - len(self.pods)
         if diff > 0:
-            name = self.name
-            for _ in range(diff):
-                pod_name = f"{name}-{pod_suffix(name, self.created_pods)}"
-                self.created_pods += 1
-                pod = host.create_pod(self, pod_name, self.template, group=self, template_hash=self.hash_label)
-                self.pods[pod.uid] = pod
+            name, template, hash_label, pods = self.name, self.template, self.hash_label, self.pods
+            create = host.create_pod
+            first = self.created_pods
+            for k in range(first, first + diff):
+                self.created_pods = k + 1
+                pod = create(self, f"{name}-{pod_suffix(name, k)}", template, group=self, template_hash=hash_label)
+                pods[pod.uid] = pod
             if self.owner is not None:
                 host.mark(self.owner)
         elif diff < 0:
