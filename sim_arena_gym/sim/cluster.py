@@ -213,7 +213,7 @@ class Cluster:
         if self.node_pods is None:
             new.node_pods = None  # type: ignore[assignment]
         else:
-            pods = copier.pods
+            pods = copier.copied_pods
             new.node_pods = [pods(d) if d else {} for d in self.node_pods]
         controller = copier.controller
         new.group_counts = {controller(g): c.copy() for g, c in self.group_counts.items()}

@@ -72,6 +72,16 @@ class StateCopier:
             out[key] = new
         return out
 
+    def copied_pods(self, pods: dict[Any, Any]) -> dict[Any, Any]:
+        """:meth:`pods` for a map whose pods were most likely copied already (a node's pods, a
+        controller's pods, after the replay's map of every pod): one lookup each, :meth:`pods` if one
+        was not."""
+        memo = self.memo
+        try:
+            return {key: memo[id(p)] for key, p in pods.items()}
+        except KeyError:
+            return self.pods(pods)
+
     def controller(self, controller: Any) -> Any:
         """The copy of ``controller``; its references are re-pointed by :meth:`finish`."""
         found = self.memo.get(id(controller))

@@ -118,7 +118,7 @@ class Scheduler:
         new.vector = self.vector
         pod = copier.pod
         new._active = [(p, seq, pod(x)) for p, seq, x in self._active]  # same order: still a heap
-        new.unschedulable = copier.pods(self.unschedulable)
+        new.unschedulable = copier.copied_pods(self.unschedulable)
         new._tick = self._tick
         new._failures = self._failures.copy()
         new.attempts = self.attempts

@@ -41,7 +41,7 @@ class JobController(Controller):
 
     def relink(self, copier: Any) -> None:
         super().relink(copier)
-        self.pods = copier.pods(self.pods)
+        self.pods = copier.copied_pods(self.pods)
 
     def update(self, host: ControllerHost, spec: JobSpec) -> None:
         # The pod template of a Job is immutable; parallelism and completions may change.

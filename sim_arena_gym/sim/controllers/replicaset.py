@@ -49,7 +49,7 @@ class ReplicaSetController(Controller):
 
     def relink(self, copier: Any) -> None:
         super().relink(copier)
-        self.pods = copier.pods(self.pods)
+        self.pods = copier.copied_pods(self.pods)
 
     def update(self, spec: ReplicaSetSpec) -> None:
         """A new version of a standalone ReplicaSet: new pods use the new template (existing pods stay)."""

@@ -36,7 +36,7 @@ class StatefulSetController(Controller):
 
     def relink(self, copier: Any) -> None:
         super().relink(copier)
-        self.pods = copier.pods(self.pods)
+        self.pods = copier.copied_pods(self.pods)
 
     def apply(self, spec: StatefulSetSpec) -> None:
         self.spec = spec
