@@ -414,7 +414,7 @@ class Replay:
             for controller in batch:
                 if not controller.deleted:
                     controller.sync(self)
-            if scheduler.has_work:
+            if scheduler._active:  # scheduler.has_work
                 scheduler.run()
             if not self._dirty:
                 return

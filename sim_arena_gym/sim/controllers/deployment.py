@@ -135,7 +135,7 @@ class DeploymentController(Controller):
         )
         replicas = self.spec.replicas
         rs.desired_annotation = replicas
-        rs.max_annotation = replicas + self.max_surge()
+        rs.max_annotation = replicas + self._max_surge
         self.rss.append(rs)
         if self.spec.progress_deadline_seconds is not None:
             self._set_cond(host, "Progressing", "True", NEW_RS_CREATED, f'Created new replica set "{rs.name}"')
@@ -169,7 +169,7 @@ class DeploymentController(Controller):
     def _scale(self, host: ControllerHost, rs: ReplicaSetController, count: int, *, record_only_if_changed: bool) -> bool:
         """``scaleReplicaSetAndRecordEvent`` (``record_only_if_changed``) or ``scaleReplicaSet``."""
         replicas = self.spec.replicas
-        max_replicas = replicas + self.max_surge()
+        max_replicas = replicas + self._max_surge
         size_changed = rs.replicas != count
         if record_only_if_changed and not size_changed:
             return False
@@ -240,8 +240,8 @@ class DeploymentController(Controller):
             return
         if not self._rolling:
             return
-        total = sum(rs.replicas for rs in active)
-        allowed = replicas + self.max_surge() if replicas > 0 else 0
+        total = sum([rs.replicas for rs in active])
+        allowed = replicas + self._max_surge if replicas > 0 else 0
         to_add = allowed - total
         if to_add > 0:
             active.sort(key=lambda r: (-r.replicas, -r.seq))  # larger first, newer first on ties
@@ -268,7 +268,7 @@ class DeploymentController(Controller):
         if self.spec.replicas == 0:
             fraction = -rs.replicas
         else:
-            deployment_replicas = self.spec.replicas + self.max_surge()
+            deployment_replicas = self.spec.replicas + self._max_surge
             annotated = rs.max_annotation if rs.max_annotation is not None else self.status[0]
             if not annotated:
                 fraction = 0
@@ -302,8 +302,8 @@ class DeploymentController(Controller):
             return False
         if new.replicas > replicas:
             return self._scale(host, new, replicas, record_only_if_changed=True)
-        current = sum(rs.replicas for rs in all_rss)
-        max_total = replicas + self.max_surge()
+        current = sum([rs.replicas for rs in all_rss])
+        max_total = replicas + self._max_surge
         if current >= max_total:
             count = new.replicas
         else:
@@ -318,11 +318,11 @@ class DeploymentController(Controller):
         all_rss: list[ReplicaSetController],
     ) -> bool:
         now = host.now
-        old_pods = sum(rs.replicas for rs in olds)
+        old_pods = sum([rs.replicas for rs in olds])
         if old_pods == 0:
             return False
-        all_pods = sum(rs.replicas for rs in all_rss)
-        min_available = self.spec.replicas - self.max_unavailable()
+        all_pods = sum([rs.replicas for rs in all_rss])
+        min_available = self.spec.replicas - self._max_unavailable
         new_unavailable = new.replicas - new.available(now)
         max_scaled_down = all_pods - min_available - new_unavailable
         if max_scaled_down <= 0:
@@ -338,7 +338,7 @@ class DeploymentController(Controller):
             count = min(max_scaled_down - cleaned, rs.replicas - available)
             self._scale(host, rs, rs.replicas - count, record_only_if_changed=True)
             cleaned += count
-        available_all = sum(rs.available(now) for rs in olds + [new])
+        available_all = sum([rs.available(now) for rs in olds]) + new.available(now)
         scaled = 0
         if available_all > min_available:
             budget = available_all - min_available
@@ -389,7 +389,7 @@ class DeploymentController(Controller):
 
     def _write_status(self, host: ControllerHost, new: ReplicaSetController | None, *, progress: bool) -> None:
         status = self._calculate(host, new)
-        if status[3] >= self.spec.replicas - self.max_unavailable():
+        if status[3] >= self.spec.replicas - self._max_unavailable:
             self._set_cond(host, "Available", "True", MIN_AVAILABLE, "Deployment has minimum availability.")
         else:
             self._set_cond(host, "Available", "False", MIN_UNAVAILABLE, "Deployment does not have minimum availability.")
