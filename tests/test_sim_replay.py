@@ -221,6 +221,22 @@ class TestReplay:
         assert out.workload(WEB).ready == 1
         assert out.workload("Deployment/default/low").pending == 1
 
+    def test_priority_is_resolved_when_each_pod_is_created(self) -> None:
+        # The first web pod is created before its PriorityClass exists (priority 0: it waits, nothing to
+        # preempt); the second, of the same template, after it (1000: it preempts a "low" pod).
+        pc = {"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass", "metadata": {"name": "high"}, "value": 1000}
+        low = deployment("low", pod_spec([container("l", cpu="8")]), replicas=2)
+        spec = pod_spec([container("h", cpu="8")], priority_class_name="high")
+        trace = build_trace([
+            (1, [low, deployment("web", spec, replicas=1)], []),
+            (2, [pc], []),
+            (3, [deployment("web", spec, replicas=2)], []),
+        ])  # fmt: skip
+        out = EmbeddedBackend().run(trace, scenario((NodePool(count=1),)))
+        web = out.workload(WEB)
+        assert (web.ready, web.pending) == (1, 1)
+        assert (out.workload("Deployment/default/low").ready, out.workload("Deployment/default/low").pending) == (1, 1)
+
     def test_node_name_binds_without_the_scheduler(self) -> None:
         spec = pod_spec([container("c", cpu="20")])
         spec["nodeName"] = "node-1"
