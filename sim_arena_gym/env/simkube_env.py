@@ -36,6 +36,10 @@ from sim_arena_gym.trace.model import Trace
 from sim_arena_gym.trace.refs import WorkloadRef
 
 _tuple_new = tuple.__new__
+_from_record = StateView.from_record
+
+#: Info templates an env keeps (see ``SimKubeEnv._info_base_of``) before the table is cleared.
+_INFO_BASES_LIMIT = 8192
 
 #: Config keys whose value is a dict merged key by key with the default.
 _MERGED_KEYS = ("caps",)
@@ -265,6 +269,10 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
         self._cursor = 0
         self._contexts: dict[int, ScenarioContext] = {}
         self._resimulators: dict[int, Any] = {}
+        self._info_bases: dict[tuple, int] = {}  # see _info_base_of
+        self._info_by_id: dict[int, dict[str, Any]] = {}
+        self._info_next_id = 0
+        self._action_names: tuple[str, ...] = self._actions.names
         self._backend: Any = None
 
         self.action_space = spaces.Discrete(len(self._actions))
@@ -354,12 +362,12 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
             new_state, blocked = transitions[a]
             view = prev if new_state is prev.state else self._evaluate(ctx, new_state)
         else:
-            moves = prev.moves
+            moves = prev._moves  # a view made from a record always has its moves
             if not 0 <= a < len(moves):
                 raise ValueError(f"action {action!r}: expected an integer in [0, {len(moves) - 1}]")
             plain, blocked = moves[a]
             view = prev if plain is prev.plain else self._evaluate_plain(ctx, plain)
-        return self._advance(prev, ctx, view, blocked, self._actions.names[a])
+        return self._advance(prev, ctx, view, blocked, self._action_names[a])
 
     def step_edit(self, state: EditState) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         """One step that sets the workload to ``state`` directly (an edit of any size, as ``kubectl
@@ -386,15 +394,15 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
     ) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         """The bookkeeping of a step that moved from ``prev`` to ``view`` (shared by step and step_edit)."""
         self._view = view
-        self._step += 1
+        step = self._step = self._step + 1
         reward, terms = self._reward(prev, view, blocked is not None, ctx)
         terminated = view.success
-        truncated = not terminated and self._step >= self._max_steps
+        max_steps = self._max_steps
+        truncated = not terminated and step >= max_steps
         self._last_action = action
         self._last_blocked = blocked
         self._last_reward = reward
-        obs = self._encoder.finish(view.obs, self._step, self._max_steps)
-        return obs, reward, terminated, truncated, self._info(ctx, view, terms)
+        return self._encoder.finish(view.obs, step, max_steps), reward, terminated, truncated, self._info(ctx, view, terms)
 
     def render(self) -> str | np.ndarray | None:
         """``ansi``: a text table (str); ``rgb_array``: node occupancy as an ``(160, W, 3)`` uint8 image."""
@@ -587,7 +595,8 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
         key = (ctx.index, plain)
         record = cache.get(key)
         if record is not None:
-            return StateView.from_record(record, self._resimulator(ctx))
+            resimulate = self._resimulators.get(ctx.index)
+            return _from_record(record, resimulate if resimulate is not None else self._resimulator(ctx))
         view = self._run(ctx, state if state is not None else _tuple_new(EditState, plain))
         cache.put(key, view.record)
         return view
@@ -607,9 +616,11 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
 
             backend = self._backend = make_backend(self.config["backend"], **self.config["backend_options"])
         outcome = backend.run(ctx.materialize(state), ctx.scenario)
-        return build_view(
+        view = build_view(
             ctx, state, outcome, self._actions, self._encoder, self._resimulator(ctx), intern=self._cache.maxsize > 0
         )
+        view.info_id, view.info_base = self._info_base_of(ctx, view)  # before its record is taken
+        return view
 
     def _outcome_of(self, ctx: ScenarioContext, state: EditState) -> Any:
         """The backend's outcome of ``state`` in ``ctx`` (what a view made from a cached record re-simulates)."""
@@ -619,34 +630,86 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
             self._backend = make_backend(self.config["backend"], **self.config["backend_options"])
         return self._backend.run(ctx.materialize(state), ctx.scenario)
 
+    def _info_base_of(self, ctx: ScenarioContext, view: StateView) -> tuple[int, dict[str, Any]]:
+        """``(number, template)`` of ``view``'s info (:attr:`StateView.info_base` and ``info_id``):
+        every key in order, the values that depend on the view and its scenario only, ``None`` for
+        the others (filled by :meth:`_info`). Views with equal values share one template, so that a
+        cached record holds its number, not a dict of its own. The tables are per env and cleared
+        when full; numbers are never reused, so a record whose template was dropped is simply given
+        a new one when seen again."""
+        replicas = view.state.replicas
+        key = (
+            ctx.index, view.ready, view.pending, view.total, view.success, view.scheduling_message, replicas,
+            view.oom_killed, view.throttled, view.others_pending, view.others_unready,
+        )  # fmt: skip
+        found = self._info_bases.get(key)  # the number (an int: the table stays untracked)
+        if found is None:
+            base = {
+                "scenario": ctx.scenario.id,
+                "ready": view.ready,
+                "pending": view.pending,
+                "total": view.total,
+                "target": ctx.constants.target,
+                "success": view.success,
+                "pending_reasons": None,
+                "scheduling_message": view.scheduling_message,
+                "requests": None,
+                "limits": None,
+                "replicas": replicas,
+                "action": None,
+                "blocked": None,
+                "reward_terms": None,
+                "action_mask": None,
+                "step": None,
+                "oom_killed": view.oom_killed,
+                "throttled": view.throttled,
+                "others_pending": view.others_pending,
+                "others_unready": view.others_unready,
+                "oom_containers": None,
+                "throttled_containers": None,
+            }
+            oracle_steps = ctx.scenario.oracle_steps
+            if oracle_steps is not None:
+                base["oracle_steps"] = oracle_steps
+            if len(self._info_bases) >= _INFO_BASES_LIMIT:
+                self._info_bases.clear()
+                self._info_by_id.clear()
+            number = self._info_bases[key] = self._info_next_id
+            self._info_next_id = number + 1
+            self._info_by_id[number] = base
+            return number, base
+        return found, self._info_by_id[found]
+
     def _info(self, ctx: ScenarioContext, view: StateView, terms: dict[str, float]) -> dict[str, Any]:
-        info: dict[str, Any] = {
-            "scenario": ctx.scenario.id,
-            "ready": view.ready,
-            "pending": view.pending,
-            "total": view.total,
-            "target": ctx.constants.target,
-            "success": view.success,
-            "pending_reasons": list(view.pending_reasons),
-            "scheduling_message": view.scheduling_message,
-            "requests": {name: dict(items) for name, items in view.requests},
-            "limits": {name: dict(items) for name, items in view.limits},
-            "replicas": view.state.replicas,
-            "action": self._last_action,
-            "blocked": self._last_blocked,
-            "reward_terms": terms,
-            "action_mask": view.mask_array.copy(),
-            "step": self._step,
-            "oom_killed": view.oom_killed,
-            "throttled": view.throttled,
-            "others_pending": view.others_pending,
-            "others_unready": view.others_unready,
-            "oom_containers": list(view.oom_containers),
-            "throttled_containers": list(view.throttled_containers),
-        }
-        oracle_steps = ctx.scenario.oracle_steps
-        if oracle_steps is not None:
-            info["oracle_steps"] = oracle_steps
+        """A fresh info dict: a copy of the view's template with the per-step and mutable values
+        written in (fresh lists, dicts and array, so a caller may change what it gets)."""
+        base = view.info_base
+        if base is None:  # a view made from a record: its template by number
+            base = self._info_by_id.get(view.info_id)  # type: ignore[arg-type]
+            if base is None:
+                view.info_id, base = self._info_base_of(ctx, view)
+            view.info_base = base
+        info = base.copy()
+        info["pending_reasons"] = list(view.pending_reasons)
+        requests = view.requests
+        if len(requests) == 1:
+            ((name, items),) = requests
+            info["requests"] = {name: dict(items)}
+        else:
+            info["requests"] = {name: dict(items) for name, items in requests}
+        limits = view.limits
+        if len(limits) == 1:
+            ((name, items),) = limits
+            info["limits"] = {name: dict(items)}
+        else:
+            info["limits"] = {name: dict(items) for name, items in limits}
+        info["action"] = self._last_action
+        info["blocked"] = self._last_blocked
+        info["reward_terms"] = terms
+        info["action_mask"] = view.mask_array.copy()
+        info["step"] = self._step
+        info["oom_containers"] = list(view.oom_containers)
+        info["throttled_containers"] = list(view.throttled_containers)
         return info
 
 

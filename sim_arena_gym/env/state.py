@@ -399,6 +399,13 @@ class StateView:
         plain: ``tuple(state)``, the state as the outcome cache keys it.
         mask: 1/0 per action id (not blocked / blocked).
         obs: the state-dependent part of the observation (read-only float32 array).
+        info_base: the part of the env's ``info`` dict that depends on this view and its scenario
+            only, as a template the env copies on every step (all keys in order, ``None`` for the
+            per-step and mutable values); ``None`` until the env sets it. Views with equal values
+            share one, so it is never handed out. Not part of the record (a tuple holding a dict
+            stays tracked by the garbage collector); the record keeps ``info_id`` instead.
+        info_id: the env's number for :attr:`info_base` (an ``int``, ``None`` until the env sets it),
+            by which a view made from a record finds its template again.
         record: every field above except ``state`` and ``outcome``, as one tuple of plain values
             (numbers, strings, tuples of them, read-only arrays): what the outcome cache keeps. Such
             a tuple holds nothing the garbage collector has to walk, so a cache of many thousands of
@@ -411,8 +418,12 @@ class StateView:
         "free_memory_fraction", "pod_cpu_millis", "pod_memory_bytes", "requests", "limits", "_moves", "mask",
         "mask_array", "obs",
         "others_desired", "others_ready", "others_pending", "others_unready", "oom_containers",
-        "throttled_containers",
+        "throttled_containers", "info_base", "info_id",
     )  # fmt: skip
+
+    def __init__(self) -> None:
+        self.info_base = None
+        self.info_id = None
 
     state: EditState
     outcome: ClusterOutcome
@@ -429,6 +440,8 @@ class StateView:
     oom_containers: tuple[str, ...]
     throttled_containers: tuple[str, ...]
     pending_reasons: tuple[str, ...]
+    info_base: dict[str, Any] | None
+    info_id: int | None
     scheduling_message: str
     free_cpu_fraction: float
     free_memory_fraction: float
@@ -490,7 +503,7 @@ class StateView:
                 self.pending_reasons, self.scheduling_message, self.free_cpu_fraction, self.free_memory_fraction,
                 self.pod_cpu_millis, self.pod_memory_bytes, self.requests, self.limits, self.moves, self.mask,
                 self.mask_array, self.obs, self.others_desired, self.others_ready, self.others_pending,
-                self.others_unready, self.oom_containers, self.throttled_containers,
+                self.others_unready, self.oom_containers, self.throttled_containers, self.info_id,
             )  # fmt: skip
         return found
 
@@ -504,8 +517,9 @@ class StateView:
             view.pending_reasons, view.scheduling_message, view.free_cpu_fraction, view.free_memory_fraction,
             view.pod_cpu_millis, view.pod_memory_bytes, view.requests, view.limits, view._moves, view.mask,
             view.mask_array, view.obs, view.others_desired, view.others_ready, view.others_pending,
-            view.others_unready, view.oom_containers, view.throttled_containers,
+            view.others_unready, view.oom_containers, view.throttled_containers, view.info_id,
         ) = record  # fmt: skip
+        view.info_base = None
         view.state = _tuple_new(EditState, view.plain)
         view._outcome = None
         view._resimulate = resimulate
