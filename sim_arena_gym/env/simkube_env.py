@@ -270,6 +270,7 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
         self._contexts: dict[int, ScenarioContext] = {}
         self._resimulators: dict[int, Any] = {}
         self._info_bases: dict[tuple, int] = {}  # see _info_base_of
+        self._key_stride = len(self._scenarios)  # see _cache_key
         self._info_by_id: dict[int, dict[str, Any]] = {}
         self._info_next_id = 0
         self._action_names: tuple[str, ...] = self._actions.names
@@ -355,18 +356,18 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
         if prev is None or ctx is None:
             raise gym.error.ResetNeeded("call reset() before step()")
         a = int(action)
-        transitions = prev._transitions  # a view just simulated has them; one from a record, moves
-        if transitions is not None:
-            if not 0 <= a < len(transitions):
-                raise ValueError(f"action {action!r}: expected an integer in [0, {len(transitions) - 1}]")
-            new_state, blocked = transitions[a]
-            view = prev if new_state is prev.state else self._evaluate(ctx, new_state)
-        else:
-            moves = prev._moves  # a view made from a record always has its moves
+        moves = prev._moves  # a view made from a record or recorded in the cache has them
+        if moves is not None:
             if not 0 <= a < len(moves):
                 raise ValueError(f"action {action!r}: expected an integer in [0, {len(moves) - 1}]")
             plain, blocked = moves[a]
             view = prev if plain is prev.plain else self._evaluate_plain(ctx, plain)
+        else:  # a view simulated without the cache: its transitions
+            transitions = prev._transitions
+            if not 0 <= a < len(transitions):
+                raise ValueError(f"action {action!r}: expected an integer in [0, {len(transitions) - 1}]")
+            new_state, blocked = transitions[a]
+            view = prev if new_state is prev.state else self._evaluate(ctx, new_state)
         return self._advance(prev, ctx, view, blocked, self._action_names[a])
 
     def step_edit(self, state: EditState) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
@@ -525,13 +526,15 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
 
         Reads the outcome cache; stores the result there only when ``remember`` is true."""
         ctx = self.context
-        key = (ctx.index, tuple(state))
-        record = self._cache.peek(key)
+        cache = self._cache
+        if not cache.maxsize:
+            return self._run(ctx, state)
+        record = cache.peek(self._cache_key(ctx, intern_plain(tuple(state))))
         if record is not None:
             return StateView.from_record(record, self._resimulator(ctx))
         view = self._run(ctx, state)
         if remember:
-            self._cache.put(key, view.record)
+            cache.put(self._cache_key(ctx, view.plain), view.record)
         return view
 
     @property
@@ -587,19 +590,35 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
         return self._evaluate_plain(ctx, intern_plain(tuple(state)), state)
 
     def _evaluate_plain(self, ctx: ScenarioContext, plain: tuple, state: EditState | None = None) -> StateView:
-        """The view of the state ``plain`` (``tuple(state)``; ``state`` itself when the caller has
-        it): from the outcome cache's record, else simulated (and recorded)."""
+        """The view of the state ``plain`` (``tuple(state)``, interned (:func:`intern_plain`);
+        ``state`` itself when the caller has it): from the outcome cache's record, else simulated
+        (and recorded).
+
+        The cache is keyed by the *identity* of the interned plain state (with the scenario index,
+        :meth:`_cache_key`): a record holds its plain state (``record[0]``), so no other object can
+        take that identity while the entry lives, and the lookup hashes one int instead of the
+        nested tuple. A plain state interned before the intern table was last cleared is looked up
+        again as the object interned now (equal states, equal records: the backend is deterministic)."""
         cache = self._cache
         if not cache.maxsize:
             return self._run(ctx, state if state is not None else _tuple_new(EditState, plain))
-        key = (ctx.index, plain)
-        record = cache.get(key)
+        index = ctx.index
+        record = cache.get(id(plain) * self._key_stride + index)
         if record is not None:
-            resimulate = self._resimulators.get(ctx.index)
+            resimulate = self._resimulators.get(index)
             return _from_record(record, resimulate if resimulate is not None else self._resimulator(ctx))
+        canonical = intern_plain(plain)
+        if canonical is not plain:  # an older copy of the state: the lookup below counts this one
+            cache.misses -= 1
+            return self._evaluate_plain(ctx, canonical, state)
         view = self._run(ctx, state if state is not None else _tuple_new(EditState, plain))
-        cache.put(key, view.record)
+        cache.put(self._cache_key(ctx, view.plain), view.record)
         return view
+
+    def _cache_key(self, ctx: ScenarioContext, plain: tuple) -> int:
+        """The outcome cache's key of the interned plain state ``plain`` in ``ctx`` (see
+        :meth:`_evaluate_plain`): one int per (object, scenario index) pair."""
+        return id(plain) * self._key_stride + ctx.index
 
     def _resimulator(self, ctx: ScenarioContext) -> Any:
         """``state -> ClusterOutcome`` for ``ctx`` (one per scenario): how a view made from a cached
@@ -708,8 +727,9 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
         info["reward_terms"] = terms
         info["action_mask"] = view.mask_array.copy()
         info["step"] = self._step
-        info["oom_containers"] = list(view.oom_containers)
-        info["throttled_containers"] = list(view.throttled_containers)
+        oom, throttled = view.oom_containers, view.throttled_containers
+        info["oom_containers"] = list(oom) if oom else []
+        info["throttled_containers"] = list(throttled) if throttled else []
         return info
 
 

@@ -396,7 +396,8 @@ class StateView:
             :attr:`moves`).
         moves: the same with each next state as a plain tuple (``tuple(state)``), the form the env
             steps with; a move that leaves the state unchanged holds :attr:`plain` itself.
-        plain: ``tuple(state)``, the state as the outcome cache keys it.
+        plain: ``tuple(state)`` (interned when the env's outcome cache is on, see
+            :func:`intern_plain`), the state as the outcome cache keys it.
         mask: 1/0 per action id (not blocked / blocked).
         obs: the state-dependent part of the observation (read-only float32 array).
         info_base: the part of the env's ``info`` dict that depends on this view and its scenario
@@ -413,7 +414,7 @@ class StateView:
     """
 
     __slots__ = (
-        "state", "_outcome", "_resimulate", "_transitions", "_record", "plain", "ready", "pending", "total",
+        "_state", "_outcome", "_resimulate", "_transitions", "_record", "plain", "ready", "pending", "total",
         "oom_killed", "throttled", "success", "pending_reasons", "scheduling_message", "free_cpu_fraction",
         "free_memory_fraction", "pod_cpu_millis", "pod_memory_bytes", "requests", "limits", "_moves", "mask",
         "mask_array", "obs",
@@ -422,10 +423,23 @@ class StateView:
     )  # fmt: skip
 
     def __init__(self) -> None:
+        self._state = None
         self.info_base = None
         self.info_id = None
 
-    state: EditState
+    @property
+    def state(self) -> EditState:
+        """The edit state that was simulated. A view made from a record builds it from
+        :attr:`plain` on first access (a step that only moves between cached states never needs it)."""
+        state = self._state
+        if state is None:
+            state = self._state = _tuple_new(EditState, self.plain)
+        return state
+
+    @state.setter
+    def state(self, value: EditState) -> None:
+        self._state = value
+
     outcome: ClusterOutcome
     ready: int
     pending: int
@@ -520,7 +534,7 @@ class StateView:
             view.others_unready, view.oom_containers, view.throttled_containers, view.info_id,
         ) = record  # fmt: skip
         view.info_base = None
-        view.state = _tuple_new(EditState, view.plain)
+        view._state = None  # built from plain when asked (see state)
         view._outcome = None
         view._resimulate = resimulate
         view._transitions = None
@@ -680,8 +694,11 @@ def _clip01(x: float) -> float:
 
 
 class OutcomeCache:
-    """A bounded LRU of view records (:attr:`StateView.record`) keyed by ``(scenario index, plain
-    state)`` (``tuple(state)``).
+    """A bounded LRU of view records (:attr:`StateView.record`), one per (scenario, edit state).
+
+    The env keys it by one int per (scenario index, interned plain state object) (see
+    ``SimKubeEnv._evaluate_plain``): the record holds that object, so the key stays unique while the
+    entry lives, and a lookup hashes an int rather than the nested state tuple.
 
     The MDP is deterministic (a backend replays the same trace to the same outcome), so memoising is
     exact: a hit returns what a new run would. ``maxsize=0`` disables it.
