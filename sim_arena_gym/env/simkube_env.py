@@ -270,7 +270,6 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
         self._contexts: dict[int, ScenarioContext] = {}
         self._resimulators: dict[int, Any] = {}
         self._info_bases: dict[tuple, int] = {}  # see _info_base_of
-        self._key_stride = len(self._scenarios)  # see _cache_key
         self._info_by_id: dict[int, dict[str, Any]] = {}
         self._info_next_id = 0
         self._action_names: tuple[str, ...] = self._actions.names
@@ -526,15 +525,13 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
 
         Reads the outcome cache; stores the result there only when ``remember`` is true."""
         ctx = self.context
-        cache = self._cache
-        if not cache.maxsize:
-            return self._run(ctx, state)
-        record = cache.peek(self._cache_key(ctx, intern_plain(tuple(state))))
+        key = (ctx.index, tuple(state))
+        record = self._cache.peek(key)
         if record is not None:
             return StateView.from_record(record, self._resimulator(ctx))
         view = self._run(ctx, state)
         if remember:
-            cache.put(self._cache_key(ctx, view.plain), view.record)
+            self._cache.put(key, view.record)
         return view
 
     @property
@@ -590,35 +587,20 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
         return self._evaluate_plain(ctx, intern_plain(tuple(state)), state)
 
     def _evaluate_plain(self, ctx: ScenarioContext, plain: tuple, state: EditState | None = None) -> StateView:
-        """The view of the state ``plain`` (``tuple(state)``, interned (:func:`intern_plain`);
-        ``state`` itself when the caller has it): from the outcome cache's record, else simulated
-        (and recorded).
-
-        The cache is keyed by the *identity* of the interned plain state (with the scenario index,
-        :meth:`_cache_key`): a record holds its plain state (``record[0]``), so no other object can
-        take that identity while the entry lives, and the lookup hashes one int instead of the
-        nested tuple. A plain state interned before the intern table was last cleared is looked up
-        again as the object interned now (equal states, equal records: the backend is deterministic)."""
+        """The view of the state ``plain`` (``tuple(state)``; ``state`` itself when the caller has
+        it): from the outcome cache's record, else simulated (and recorded)."""
         cache = self._cache
         if not cache.maxsize:
             return self._run(ctx, state if state is not None else _tuple_new(EditState, plain))
         index = ctx.index
-        record = cache.get(id(plain) * self._key_stride + index)
+        key = (index, plain)
+        record = cache.get(key)
         if record is not None:
             resimulate = self._resimulators.get(index)
             return _from_record(record, resimulate if resimulate is not None else self._resimulator(ctx))
-        canonical = intern_plain(plain)
-        if canonical is not plain:  # an older copy of the state: the lookup below counts this one
-            cache.misses -= 1
-            return self._evaluate_plain(ctx, canonical, state)
         view = self._run(ctx, state if state is not None else _tuple_new(EditState, plain))
-        cache.put(self._cache_key(ctx, view.plain), view.record)
+        cache.put(key, view.record)
         return view
-
-    def _cache_key(self, ctx: ScenarioContext, plain: tuple) -> int:
-        """The outcome cache's key of the interned plain state ``plain`` in ``ctx`` (see
-        :meth:`_evaluate_plain`): one int per (object, scenario index) pair."""
-        return id(plain) * self._key_stride + ctx.index
 
     def _resimulator(self, ctx: ScenarioContext) -> Any:
         """``state -> ClusterOutcome`` for ``ctx`` (one per scenario): how a view made from a cached

@@ -396,8 +396,7 @@ class StateView:
             :attr:`moves`).
         moves: the same with each next state as a plain tuple (``tuple(state)``), the form the env
             steps with; a move that leaves the state unchanged holds :attr:`plain` itself.
-        plain: ``tuple(state)`` (interned when the env's outcome cache is on, see
-            :func:`intern_plain`), the state as the outcome cache keys it.
+        plain: ``tuple(state)``, the state as the outcome cache keys it.
         mask: 1/0 per action id (not blocked / blocked).
         obs: the state-dependent part of the observation (read-only float32 array).
         info_base: the part of the env's ``info`` dict that depends on this view and its scenario
@@ -694,11 +693,8 @@ def _clip01(x: float) -> float:
 
 
 class OutcomeCache:
-    """A bounded LRU of view records (:attr:`StateView.record`), one per (scenario, edit state).
-
-    The env keys it by one int per (scenario index, interned plain state object) (see
-    ``SimKubeEnv._evaluate_plain``): the record holds that object, so the key stays unique while the
-    entry lives, and a lookup hashes an int rather than the nested state tuple.
+    """A bounded LRU of view records (:attr:`StateView.record`) keyed by ``(scenario index, plain
+    state)`` (``tuple(state)``).
 
     The MDP is deterministic (a backend replays the same trace to the same outcome), so memoising is
     exact: a hit returns what a new run would. ``maxsize=0`` disables it.
