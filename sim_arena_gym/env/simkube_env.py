@@ -164,6 +164,8 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
     """
 
     metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
+    #: Info templates kept per env before the table is cleared (see :meth:`_info_base_of`).
+    _info_bases_limit = _INFO_BASES_LIMIT
 
     @classmethod
     def default_config(cls) -> dict[str, Any]:
@@ -672,7 +674,7 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
             oracle_steps = ctx.scenario.oracle_steps
             if oracle_steps is not None:
                 base["oracle_steps"] = oracle_steps
-            if len(self._info_bases) >= _INFO_BASES_LIMIT:
+            if len(self._info_bases) >= self._info_bases_limit:
                 self._info_bases.clear()
                 self._info_by_id.clear()
             number = self._info_bases[key] = self._info_next_id
