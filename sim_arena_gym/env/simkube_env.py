@@ -158,9 +158,12 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
     state): the backend is deterministic, so this is exact. An entry is a plain record of the view
     (about 700 bytes, nothing for the garbage collector to walk; ``cache_info()["bytes"]``); a view
     made from one re-simulates its ``outcome`` only when asked. A step that leaves the state unchanged
-    (``noop``, a blocked action) never re-runs the backend, cache or not. Edited traces are memoised per
-    requests-and-limits state (process-wide, bounded), so states that differ only in replicas share one
-    pod template and the embedded backend's identity-keyed parse caches hit.
+    (``noop``, a blocked action) never re-runs the backend, cache or not. A step that runs no backend
+    copies what it can: the info starts as a copy of a template shared by the views with equal values
+    (per env, numbered in the records), the observation as a copy of the view's state part; only the
+    step counter, the action, the reward terms and fresh lists, dicts and mask are written in. Edited
+    traces are memoised per requests-and-limits state (process-wide, bounded), so states that differ
+    only in replicas share one pod template and the embedded backend's identity-keyed parse caches hit.
     """
 
     metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
