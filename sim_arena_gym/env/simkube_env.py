@@ -28,6 +28,7 @@ from sim_arena_gym.env.state import (
     StateView,
     build_context,
     build_view,
+    fresh_quantities,
     intern_plain,
     load_trace_cached,
 )
@@ -697,18 +698,8 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
             view.info_base = base
         info = base.copy()
         info["pending_reasons"] = list(view.pending_reasons)
-        requests = view.requests
-        if len(requests) == 1:
-            ((name, items),) = requests
-            info["requests"] = {name: dict(items)}
-        else:
-            info["requests"] = {name: dict(items) for name, items in requests}
-        limits = view.limits
-        if len(limits) == 1:
-            ((name, items),) = limits
-            info["limits"] = {name: dict(items)}
-        else:
-            info["limits"] = {name: dict(items) for name, items in limits}
+        info["requests"] = fresh_quantities(view.requests)
+        info["limits"] = fresh_quantities(view.limits)
         info["action"] = self._last_action
         info["blocked"] = self._last_blocked
         info["reward_terms"] = terms

@@ -541,11 +541,20 @@ class StateView:
 
     def requests_dict(self) -> dict[str, dict[str, str]]:
         """Fresh ``{container: {"cpu": "500m", "memory": "256Mi"}}`` (requests)."""
-        return {name: dict(items) for name, items in self.requests}
+        return fresh_quantities(self.requests)
 
     def limits_dict(self) -> dict[str, dict[str, str]]:
         """Fresh ``{container: {...}}`` (limits; a resource without a limit is absent)."""
-        return {name: dict(items) for name, items in self.limits}
+        return fresh_quantities(self.limits)
+
+
+def fresh_quantities(named: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]) -> dict[str, dict[str, str]]:
+    """``{name: dict(items) for name, items in named}`` (fresh dicts from :attr:`StateView.requests`
+    or ``limits``), one container without the comprehension (the env does this on every step)."""
+    if len(named) == 1:
+        ((name, items),) = named
+        return {name: dict(items)}
+    return {name: dict(items) for name, items in named}
 
 
 _new_view = object.__new__
