@@ -12,6 +12,8 @@ Prints (not a test), in one run:
   scenarios of one family, ``--family-steps`` steps per repeat after a warm-up, against the
   20,000 steps/s floor;
 * **reset()**: median time, cache on (after the warm-up) and off;
+* **garbage collection**: the share of the timed wall time spent in the collector (``gc.callbacks``)
+  and the number of full (generation-2) collections, per split;
 * **memory**: the outcome cache's own bytes (``cache_info()["bytes"]``) and the peak resident memory
   of the process (``ru_maxrss``).
 
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import gc
 import os
 import platform
 import resource
@@ -60,6 +63,29 @@ def run_steps(env: gym.Env, n: int, seed: int) -> tuple[float, float]:
     return n / wall, n / max(cpu, 1e-9)
 
 
+class GcTimer:
+    """Wall time spent in the garbage collector while active (``gc.callbacks``), in seconds."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.full = 0  # generation-2 collections
+        self._start = 0.0
+
+    def _callback(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._start = time.perf_counter()
+        else:
+            self.seconds += time.perf_counter() - self._start
+            self.full += info.get("generation") == 2
+
+    def __enter__(self) -> "GcTimer":
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self._callback)
+
+
 def reset_micros(env: gym.Env, n: int) -> float:
     env.reset(seed=0)
     times = []
@@ -91,10 +117,12 @@ def bench_split(split: str, args: argparse.Namespace) -> dict:
         cp_wall, cp_cpu = cartpole_rate(args.cartpole_steps, k)
         env = gym.make(ENV_ID, **kwargs)
         run_steps(env, args.warmup, 1_000 + k)
-        wall, cpu = run_steps(env, args.steps, k)
+        with GcTimer() as gc_time:
+            wall, cpu = run_steps(env, args.steps, k)
         info = env.unwrapped.cache_info()
         rows.append({"wall": wall, "cpu": cpu, "r_wall": wall / cp_wall, "r_cpu": cpu / cp_cpu,
-                     "cp_wall": cp_wall, "cp_cpu": cp_cpu, "cache": info})
+                     "cp_wall": cp_wall, "cp_cpu": cp_cpu, "cache": info,
+                     "gc_share": gc_time.seconds * wall / args.steps, "gc_full": gc_time.full})
         if k == 0:
             reset_cached = reset_micros(env, 2_000)
         env.close()
@@ -110,6 +138,8 @@ def bench_split(split: str, args: argparse.Namespace) -> dict:
           f"cpu {spread([r['r_cpu'] for r in rows], '{:.3f}')}   (target >= 0.5 on train)")
     print(f"  outcome cache        {last['size']:,} of {last['maxsize']:,} states, "
           f"{last.get('bytes', float('nan')) / 2**20:.1f} MiB, hit rate over the run {spread(hits, '{:.1%}')}")
+    print(f"  garbage collection   {spread([r['gc_share'] for r in rows], '{:.1%}')} of the timed wall time, "
+          f"{spread([r['gc_full'] for r in rows])} full collections")
     return {"rows": rows, "reset_cached": reset_cached}
 
 
