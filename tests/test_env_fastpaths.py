@@ -250,6 +250,45 @@ def test_materialize_memo_shares_templates_and_survives_eviction(all_contexts: l
     check_materialize(ctx, many[:6])
 
 
+def test_materialize_kept_traces_same_bytes_same_object_bounded(all_contexts: list[ScenarioContext]) -> None:
+    """With ``keep_traces`` (an env without an outcome cache) a state seen again gives the very trace
+    made for it the first time, equal byte for byte to edit_workload's; the kept table stays bounded."""
+    rng = random.Random(5)
+    for ctx in all_contexts[:40]:
+        ctx = build_context(ctx.index, ctx.scenario, edit_containers="all", replicas_cap=GUARDS.replicas_max)
+        ctx.keep_traces = True
+        states = list(random_walk(ctx, DEFAULT, rng, 30)) + list(odd_states(ctx, rng, 3))
+        check_materialize(ctx, states)
+        for state in states:
+            if outcome_of(lambda: ctx.materialize(state))[0] == "ok":
+                assert ctx.materialize(state) is ctx.materialize(state)
+                assert state == ctx.initial or (ctx, state) in state_module._KEPT_TRACES
+    ctx = build_context(0, all_contexts[0].scenario, edit_containers="all", replicas_cap=GUARDS.replicas_max)
+    assert ctx.keep_traces is False  # only an env without an outcome cache sets it
+    ctx.keep_traces = True
+    init = ctx.initial
+    many = [init._replace(replicas=r) for r in range(0, 41)] + [
+        init._replace(cpu=(c,) * len(init.cpu), replicas=r) for c in range(101, 20_001, 100) for r in range(1, 30)
+    ]
+    assert len(many) > state_module._KEPT_TRACES_SIZE
+    for state in many:
+        ctx.materialize(state)
+    assert len(state_module._KEPT_TRACES) == state_module._KEPT_TRACES_SIZE
+    assert (ctx, many[1]) not in state_module._KEPT_TRACES and (ctx, many[-1]) in state_module._KEPT_TRACES
+    check_materialize(ctx, many[:5] + many[-5:])
+
+
+def test_env_without_outcome_cache_keeps_traces() -> None:
+    import gymnasium as gym
+
+    for size, kept in ((0, True), (16, False)):
+        env = gym.make("SimArena-InsufficientResources-v0", outcome_cache_size=size)
+        env.reset(seed=3)
+        ctxs = list(env.unwrapped._contexts.values())
+        assert ctxs and all(c.keep_traces is kept for c in ctxs)
+        env.close()
+
+
 def _custom_context(trace: Trace, workload: str) -> ScenarioContext:
     scenario = scenario_from_trace(trace, workload=workload)
     return build_context(0, scenario, edit_containers="all", replicas_cap=100)

@@ -584,6 +584,7 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
                 replicas_cap=self.safeguards.replicas_max,
                 success_rule=self.config["success_rule"],
             )
+            ctx.keep_traces = not self._cache.maxsize  # see ScenarioContext.keep_traces
             self._contexts[index] = ctx
         return ctx
 

@@ -95,7 +95,7 @@ class ScenarioContext:
 
     __slots__ = (
         "index", "scenario", "trace", "target", "initial", "constants", "floors", "workload_key",
-        "_editor", "_initial_pods", "success_rule",
+        "_editor", "_initial_pods", "success_rule", "keep_traces",
     )  # fmt: skip
 
     def __init__(
@@ -120,6 +120,9 @@ class ScenarioContext:
         self.workload_key = str(scenario.workload)
         self._editor: Any = None
         self._initial_pods = initial[:4]
+        #: Whether :meth:`materialize` keeps each state's trace in :data:`_KEPT_TRACES` (set by an
+        #: env without an outcome cache, see there).
+        self.keep_traces = False
 
     def materialize(self, state: EditState) -> Trace:
         """The trace with ``state`` written into the target workload.
@@ -150,6 +153,27 @@ class ScenarioContext:
         init = self.initial
         if state == init:
             return self.trace
+        if self.keep_traces:
+            key = (self, state)
+            kept = _KEPT_TRACES.get(key)
+            if kept is not None:
+                try:
+                    _KEPT_TRACES.move_to_end(key)
+                except KeyError:
+                    pass
+                return kept
+            kept = _KEPT_TRACES[key] = self._materialize(state)
+            if len(_KEPT_TRACES) > _KEPT_TRACES_SIZE:
+                try:  # tolerate another thread evicting at the same time
+                    _KEPT_TRACES.popitem(last=False)
+                except KeyError:
+                    pass
+            return kept
+        return self._materialize(state)
+
+    def _materialize(self, state: EditState) -> Trace:
+        """:meth:`materialize` of a state other than the initial one, without :data:`_KEPT_TRACES`."""
+        init = self.initial
         editor = self._editor
         if editor is None:
             from sim_arena_gym.trace.workloads import _LastOccurrenceEditor
@@ -229,6 +253,15 @@ _POD_EDITS: "OrderedDict[tuple[ScenarioContext, tuple[tuple[int | None, ...], ..
     OrderedDict()
 )
 _POD_EDITS_SIZE = 16
+
+#: Each state's trace, keyed by ``(context, state)``, least recently used first, for contexts whose
+#: :attr:`ScenarioContext.keep_traces` is set: an env without an outcome cache sets it, as there a
+#: state is simulated again each time it is visited and its backend's caches (keyed by the identity
+#: of the trace's objects) are what avoids the work; a state seen again then gives the very same
+#: trace, so validating and parsing it hit those caches. One LRU for the process (about 2.5 KB an
+#: entry, the trace and the copied path of its object).
+_KEPT_TRACES: "OrderedDict[tuple[ScenarioContext, EditState], Trace]" = OrderedDict()
+_KEPT_TRACES_SIZE = 4096
 
 
 def _diff(out: dict[str, dict[str, str | None]], name: str, key: str, old: int | None, new: int | None, fmt: Any) -> None:
