@@ -21,7 +21,8 @@ from sim_arena_gym.sim.names import content_digest
 from sim_arena_gym.sim.parse import ObjectParser
 from sim_arena_gym.trace import Trace
 from sim_arena_gym.trace.builders import build_trace, container, deployment, pod_spec
-from sim_arena_gym.trace.derived import derived_from, note_resource_edit
+from sim_arena_gym.trace import derived
+from sim_arena_gym.trace.derived import derived_from, is_lasting, keep_derived, note_resource_edit
 from sim_arena_gym.trace.errors import TraceError
 from sim_arena_gym.trace.recent import RecentMemo
 from sim_arena_gym.trace.validate import ObjectValidator, validate_trace
@@ -115,6 +116,38 @@ def test_parser_moves_a_dict_shared_with_a_lasting_object_to_its_tables() -> Non
     template = copy["spec"]["template"]
     assert parser._templates[id(template)][0] is template  # now kept in the long-lived table
     assert parser.parse_template(template) is parser._templates[id(template)][1]
+
+
+def test_kept_copies_go_to_the_long_lived_tables_and_parse_and_check_like_fresh_ones() -> None:
+    """Copies marked lasting (an env without an outcome cache keeps them): their record outlives the
+    short-lived one, the parser and the validator memoise them in their long-lived tables, and the
+    results equal a fresh parser's and a fresh full check's."""
+    base = _base()
+    editor = _LastOccurrenceEditor(base, "Deployment/default/web")
+    parser, validator = ObjectParser(), ObjectValidator()
+    validator.validate(base)
+    for event in base.events:
+        for obj in event.applied_objs:
+            parser.parse_object(obj)
+    rng = random.Random(3)
+    kept = []
+    for kwargs in _states(rng, 60):
+        trace = editor.edit(**kwargs)
+        copy = trace.events[-1].applied_objs[-1]
+        assert keep_derived(copy) and is_lasting(copy)
+        kept.append((trace, copy))
+    assert not keep_derived(dict(kept[0][1])) and not is_lasting(dict(kept[0][1]))  # no record
+    for trace, copy in kept:  # their short-lived records are long gone
+        assert derived_from(copy) is base.events[-1].applied_objs[-1]
+        validator.validate(trace)
+        assert validator._seen[id(copy)][0] is copy
+        parsed = parser.parse_object(copy)
+        assert parsed == ObjectParser().parse_object(copy)
+        assert parser._objects[id(copy)][0] is copy
+        assert parser.parse_object(copy) is parsed
+        assert validator.pods_of(copy, 1000) == ObjectValidator().pods_of(copy, 1000)
+    derived._LASTING.clear()
+    assert derived_from(kept[0][1]) is None
 
 
 def test_validator_checks_copies_like_a_fresh_full_check() -> None:

@@ -37,6 +37,7 @@ from sim_arena_gym.quantity import (
 )
 from sim_arena_gym.scenarios.model import Scenario
 from sim_arena_gym.sim.outcome import ClusterOutcome
+from sim_arena_gym.trace.derived import keep_derived
 from sim_arena_gym.trace.model import Trace
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -163,6 +164,12 @@ class ScenarioContext:
                     pass
                 return kept
             kept = _KEPT_TRACES[key] = self._materialize(state)
+            base = self.trace
+            if kept is not base:
+                for event, base_event in zip(kept.events, base.events):
+                    if event is not base_event:
+                        for obj in event.applied_objs:
+                            keep_derived(obj)  # read again: memoised in the readers' lasting tables
             if len(_KEPT_TRACES) > _KEPT_TRACES_SIZE:
                 try:  # tolerate another thread evicting at the same time
                     _KEPT_TRACES.popitem(last=False)

@@ -38,7 +38,7 @@ from sim_arena_gym.sim.objects import (
     Toleration,
 )
 from sim_arena_gym.sim.requests import nano_units, pod_request
-from sim_arena_gym.trace.derived import derived_from
+from sim_arena_gym.trace.derived import derived_from, is_lasting
 from sim_arena_gym.trace.errors import QuantityFieldError, TraceError, WorkloadError
 from sim_arena_gym.trace.recent import RecentMemo
 
@@ -291,7 +291,11 @@ class ObjectParser:
         if hit is not None and hit[0] is obj and hit[2] is _OBJECT:
             return hit[1]
         old = derived_from(obj)
-        if old is not None:  # an edited copy: memoised for a short while only
+        if old is not None and is_lasting(obj):  # an edited copy kept to be read again
+            value = self._edited_deployment(obj, old)
+            if value is None:
+                value = self._parse_object(obj)
+        elif old is not None:  # an edited copy: memoised for a short while only
             self._young = True
             try:
                 value = self._edited_deployment(obj, old)
@@ -301,7 +305,8 @@ class ObjectParser:
                 self._young = False
             recent.put(id(obj), (obj, value, _OBJECT))
             return value
-        value = self._parse_object(obj)
+        else:
+            value = self._parse_object(obj)
         if len(self._objects) >= self._object_limit:
             self._sweep_objects()
         self._objects[id(obj)] = [obj, value, False]

@@ -33,7 +33,7 @@ from typing import Any, Mapping
 from sim_arena_gym.limits import MAX_PODS
 from sim_arena_gym.quantity import INT64_MAX, QuantityError, read_cpu_millis, read_memory_bytes, read_quantity
 from sim_arena_gym.trace.config import describe_type
-from sim_arena_gym.trace.derived import derived_from, note_resource_edit
+from sim_arena_gym.trace.derived import derived_from, is_lasting, note_resource_edit
 from sim_arena_gym.trace.errors import QuantityFieldError, TraceError, TraceFieldError, TraceLimitError
 from sim_arena_gym.trace.model import Trace
 from sim_arena_gym.trace.recent import RecentMemo
@@ -565,7 +565,7 @@ class ObjectValidator:
             meta = obj.get("metadata") or {}
             key = (str(obj.get("kind")), str(meta.get("namespace") or "default"), str(meta.get("name")))
         entry = (obj, max_pods, pods, key)
-        if edited:
+        if edited and not is_lasting(obj):
             recent.put(id(obj), entry)
             return entry
         if len(self._seen) >= self._max_entries:
