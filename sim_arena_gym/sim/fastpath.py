@@ -109,7 +109,11 @@ class _Rollout:
         self.namespace = namespace
         self.spec: PodSpec = spec.template.spec
         self.replicas = spec.replicas
-        self.hash_label = template_hash(content_digest(spec.template.raw))
+        template = spec.template
+        digest = template.digest
+        if digest is None:  # once per parsed template (a kept one is parsed once)
+            digest = template.digest = content_digest(template.raw)
+        self.hash_label = template_hash(digest)
         self.rs_name = f"{name}-{self.hash_label}"
         self.deadline = spec.progress_deadline_seconds
         self.created = created

@@ -292,11 +292,14 @@ class PodTemplate:
     """A pod template (or a bare Pod's body): labels, parsed spec and the raw dict it came from.
 
     ``raw`` is kept for template comparison (a Deployment rollout starts when the template changes,
-    checklist 27) and for the content hash that names ReplicaSets."""
+    checklist 27) and for the content hash that names ReplicaSets. ``digest`` holds
+    ``content_digest(raw)`` once the fast path has computed it: it lives as long as this
+    parse does (not compared)."""
 
     labels: Mapping[str, str]
     spec: PodSpec
     raw: Mapping[str, object]
+    digest: int | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(slots=True)
