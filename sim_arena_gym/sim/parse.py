@@ -157,7 +157,9 @@ class ObjectParser:
     and goes soon after. Such copies then die young, before the garbage collector has to walk them in
     its full collections. An edited Deployment is parsed from the parse of the object it was made
     from (:meth:`_edited_deployment`: only its changed containers are read). The parsed values are
-    the same either way.
+    the same either way. A copy its maker keeps to be read again
+    (:func:`~sim_arena_gym.trace.derived.keep_derived`: the env without an outcome cache) is parsed
+    the same way but memoised in the long-lived tables.
     """
 
     def __init__(self, max_entries: int = 50_000) -> None:

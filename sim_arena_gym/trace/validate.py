@@ -528,7 +528,9 @@ class ObjectValidator:
     by the env's editor from a checked one (:func:`note_resource_edit`), only the fields it changed.
     Such edited objects are remembered in a short-lived memo (:class:`~sim_arena_gym.trace.recent.
     RecentMemo`): each is one simulated state's copy, checked for one run and then dropped, and keeping
-    it in the long-lived table would only give the garbage collector more to walk."""
+    it in the long-lived table would only give the garbage collector more to walk. An edited object its
+    maker keeps to be read again (:func:`~sim_arena_gym.trace.derived.keep_derived`) goes into the
+    long-lived table."""
 
     #: Entries per generation of the memo of edited objects.
     RECENT_SIZE = 8
