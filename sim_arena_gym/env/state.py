@@ -170,11 +170,7 @@ class ScenarioContext:
                     if event is not base_event:
                         for obj in event.applied_objs:
                             keep_derived(obj)  # read again: memoised in the readers' lasting tables
-            if len(_KEPT_TRACES) > _KEPT_TRACES_SIZE:
-                try:  # tolerate another thread evicting at the same time
-                    _KEPT_TRACES.popitem(last=False)
-                except KeyError:
-                    pass
+            _trim(_KEPT_TRACES, _KEPT_TRACES_SIZE)
             return kept
         return self._materialize(state)
 
@@ -204,11 +200,7 @@ class ScenarioContext:
                 _diff(limits, name, "memory", init.memory_limit[i], state.memory_limit[i], format_memory)
             edited = editor.edit(requests=requests or None, limits=limits or None, replicas=replicas)
             _POD_EDITS[key] = (edited, replicas)
-            if len(_POD_EDITS) > _POD_EDITS_SIZE:
-                try:  # tolerate another thread evicting at the same time
-                    _POD_EDITS.popitem(last=False)
-                except KeyError:
-                    pass
+            _trim(_POD_EDITS, _POD_EDITS_SIZE)
             return edited
         try:
             _POD_EDITS.move_to_end(key)
@@ -269,6 +261,15 @@ _POD_EDITS_SIZE = 16
 #: entry, the trace and the copied path of its object).
 _KEPT_TRACES: "OrderedDict[tuple[ScenarioContext, EditState], Trace]" = OrderedDict()
 _KEPT_TRACES_SIZE = 4096
+
+
+def _trim(lru: OrderedDict, size: int) -> None:
+    """Drop the least recently used entry of ``lru`` when it holds more than ``size``."""
+    if len(lru) > size:
+        try:  # tolerate another thread evicting at the same time
+            lru.popitem(last=False)
+        except KeyError:
+            pass
 
 
 def _diff(out: dict[str, dict[str, str | None]], name: str, key: str, old: int | None, new: int | None, fmt: Any) -> None:
