@@ -225,8 +225,7 @@ class Replay:
         if key in keys:
             return
         keys.add(key)
-        self._seq += 1  # next_seq()
-        heapq.heappush(self._timers, (ts, self._seq, controller, what))
+        heapq.heappush(self._timers, (ts, self.next_seq(), controller, what))
 
     def _spec_facts(self, spec: PodSpec) -> tuple[PodSpec, SchedulingConstraints, tuple[bool, bool], int, int]:
         """``(spec, constraints, verdict, priority, priority epoch)`` for pods of ``spec``: the constraints
@@ -306,18 +305,14 @@ class Replay:
             return
         was_bound = pod.node >= 0 and pod.phase is RUNNING
         pod.deleted = True
-        if pod.node >= 0:
-            self.cluster.unbind(pod)
-        scheduler = self.scheduler
-        unschedulable = scheduler.unschedulable
-        if unschedulable:
-            unschedulable.pop(pod.uid, None)  # scheduler.forget(pod)
+        self.cluster.unbind(pod)
+        self.scheduler.forget(pod)
         self.pods.pop(pod.uid, None)
         owner = pod.owner
         if owner is not None:
             owner.pod_gone(self, pod)
-        if was_bound and scheduler.unschedulable:
-            scheduler.capacity_freed()
+        if was_bound:
+            self.scheduler.capacity_freed()
 
     def delete_controller(self, controller: Controller) -> None:
         controller.delete(self)
@@ -414,7 +409,7 @@ class Replay:
             for controller in batch:
                 if not controller.deleted:
                     controller.sync(self)
-            if scheduler._active:  # scheduler.has_work
+            if scheduler.has_work:
                 scheduler.run()
             if not self._dirty:
                 return
