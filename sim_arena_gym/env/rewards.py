@@ -162,19 +162,11 @@ class GradualReward:
     def __call__(
         self, prev: StateView, cur: StateView, blocked: bool, ctx: ScenarioContext
     ) -> tuple[float, dict[str, float]]:
-        # Runs on every step: the shares are written out (the same operations, in the same order,
-        # as healthy_share / healthy_share_v1 / unready_share, so the same floats) without the calls.
         target = ctx.constants.target
         success = self._success if cur.success else 0.0
         step = -self._step
         if self.revision == 0:
-            if target <= 0:
-                progress = self._progress * (1.0 - 1.0)
-            else:
-                now, before = cur.ready, prev.ready
-                progress = self._progress * (
-                    (now if now < target else target) / target - (before if before < target else target) / target
-                )
+            progress = self._progress * (healthy_share(cur, target) - healthy_share(prev, target))
             return progress + success + step, {"progress": progress, "success": success, "step_cost": step}
         progress = self._progress * (healthy_share_v1(cur, target) - healthy_share_v1(prev, target))
         collateral = self._collateral * (unready_share(prev) - unready_share(cur))

@@ -37,7 +37,6 @@ from sim_arena_gym.trace.model import Trace
 from sim_arena_gym.trace.refs import WorkloadRef
 
 _tuple_new = tuple.__new__
-_from_record = StateView.from_record
 
 #: Info templates an env keeps (see ``SimKubeEnv._info_base_of``) before the table is cleared.
 _INFO_BASES_LIMIT = 8192
@@ -599,12 +598,10 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
         cache = self._cache
         if not cache.maxsize:
             return self._run(ctx, state if state is not None else _tuple_new(EditState, plain))
-        index = ctx.index
-        key = (index, plain)
+        key = (ctx.index, plain)
         record = cache.get(key)
         if record is not None:
-            resimulate = self._resimulators.get(index)
-            return _from_record(record, resimulate if resimulate is not None else self._resimulator(ctx))
+            return StateView.from_record(record, self._resimulator(ctx))
         view = self._run(ctx, state if state is not None else _tuple_new(EditState, plain))
         cache.put(key, view.record)
         return view
