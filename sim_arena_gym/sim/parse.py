@@ -293,26 +293,28 @@ class ObjectParser:
         if hit is not None and hit[0] is obj and hit[2] is _OBJECT:
             return hit[1]
         old = derived_from(obj)
-        if old is not None and is_lasting(obj):  # an edited copy kept to be read again
-            value = self._edited_deployment(obj, old)
-            if value is None:
-                value = self._parse_object(obj)
-        elif old is not None:  # an edited copy: memoised for a short while only
+        if old is None:
+            value = self._parse_object(obj)
+        elif is_lasting(obj):  # an edited copy kept to be read again
+            value = self._parse_edited(obj, old)
+        else:  # an edited copy: memoised for a short while only
             self._young = True
             try:
-                value = self._edited_deployment(obj, old)
-                if value is None:
-                    value = self._parse_object(obj)
+                value = self._parse_edited(obj, old)
             finally:
                 self._young = False
             recent.put(id(obj), (obj, value, _OBJECT))
             return value
-        else:
-            value = self._parse_object(obj)
         if len(self._objects) >= self._object_limit:
             self._sweep_objects()
         self._objects[id(obj)] = [obj, value, False]
         return value
+
+    def _parse_edited(self, obj: Mapping[str, Any], old: Mapping[str, Any]) -> ParsedObject | None:
+        """The parse of ``obj``, made by the env's editor from ``old``: from ``old``'s parse where
+        :meth:`_edited_deployment` can, else in full."""
+        value = self._edited_deployment(obj, old)
+        return value if value is not None else self._parse_object(obj)
 
     def _known_object(self, obj: Mapping[str, Any]) -> ParsedObject | None:
         """The memoised parse of ``obj``, if any (without parsing it)."""
