@@ -91,7 +91,8 @@ def healthy_share(view: StateView, target: int) -> float:
     """``min(ready, target) / target`` (1.0 for a target of 0)."""
     if target <= 0:
         return 1.0
-    return min(view.ready, target) / target
+    ready = view.ready
+    return (ready if ready < target else target) / target  # min(ready, target) without the call
 
 
 def healthy_share_v1(view: StateView, target: int) -> float:
@@ -151,6 +152,11 @@ class GradualReward:
         self._success = float(weights["success"])
         self._step = float(weights["step_cost"])
         self._collateral = float(weights.get("collateral", 0.0))
+        self._step_term = -self._step
+        # A potential's difference between a view and itself is exactly 0.0 (the shares are finite),
+        # so an unchanged step's terms are these products (``-0.0`` for a negative weight, as computed).
+        self._zero_progress = self._progress * 0.0
+        self._zero_collateral = self._collateral * 0.0
 
     def potential(self, view: StateView, ctx: ScenarioContext) -> float:
         """The shaping potential whose differences are the progress (and collateral) terms."""
@@ -162,14 +168,21 @@ class GradualReward:
     def __call__(
         self, prev: StateView, cur: StateView, blocked: bool, ctx: ScenarioContext
     ) -> tuple[float, dict[str, float]]:
-        target = ctx.constants.target
         success = self._success if cur.success else 0.0
-        step = -self._step
+        step = self._step_term
         if self.revision == 0:
-            progress = self._progress * (healthy_share(cur, target) - healthy_share(prev, target))
+            if prev is cur:  # an unchanged step (see _zero_progress)
+                progress = self._zero_progress
+            else:
+                target = ctx.constants.target
+                progress = self._progress * (healthy_share(cur, target) - healthy_share(prev, target))
             return progress + success + step, {"progress": progress, "success": success, "step_cost": step}
-        progress = self._progress * (healthy_share_v1(cur, target) - healthy_share_v1(prev, target))
-        collateral = self._collateral * (unready_share(prev) - unready_share(cur))
+        if prev is cur:
+            progress, collateral = self._zero_progress, self._zero_collateral
+        else:
+            target = ctx.constants.target
+            progress = self._progress * (healthy_share_v1(cur, target) - healthy_share_v1(prev, target))
+            collateral = self._collateral * (unready_share(prev) - unready_share(cur))
         terms = {"progress": progress, "collateral": collateral, "success": success, "step_cost": step}
         return progress + collateral + success + step, terms
 

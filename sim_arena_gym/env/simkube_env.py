@@ -37,6 +37,7 @@ from sim_arena_gym.trace.model import Trace
 from sim_arena_gym.trace.refs import WorkloadRef
 
 _tuple_new = tuple.__new__
+_from_record = StateView.from_record
 
 #: Info templates an env keeps (see ``SimKubeEnv._info_base_of``) before the table is cleared.
 _INFO_BASES_LIMIT = 8192
@@ -351,7 +352,7 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
         self._last_action = None
         self._last_blocked = None
         self._last_reward = None
-        return self._encoder.finish(view.obs, 0, self._max_steps), self._info(ctx, view, {})
+        return self._encoder.finish(view.obs, 0, self._max_steps), self._info(ctx, view, {}, 0, None, None)
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         """Apply ``action`` (an action id), re-simulate if the workload changed, and observe."""
@@ -403,11 +404,16 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
         reward, terms = self._reward(prev, view, blocked is not None, ctx)
         terminated = view.success
         max_steps = self._max_steps
-        truncated = not terminated and step >= max_steps
         self._last_action = action
         self._last_blocked = blocked
         self._last_reward = reward
-        return self._encoder.finish(view.obs, step, max_steps), reward, terminated, truncated, self._info(ctx, view, terms)
+        return (
+            self._encoder.finish(view.obs, step, max_steps),
+            reward,
+            terminated,
+            not terminated and step >= max_steps,
+            self._info(ctx, view, terms, step, action, blocked),
+        )
 
     def render(self) -> str | np.ndarray | None:
         """``ansi``: a text table (str); ``rgb_array``: node occupancy as an ``(160, W, 3)`` uint8 image."""
@@ -601,7 +607,8 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
         key = (ctx.index, plain)
         record = cache.get(key)
         if record is not None:
-            return StateView.from_record(record, self._resimulator(ctx))
+            resimulate = self._resimulators.get(ctx.index)
+            return _from_record(record, resimulate if resimulate is not None else self._resimulator(ctx))
         view = self._run(ctx, state if state is not None else _tuple_new(EditState, plain))
         cache.put(key, view.record)
         return view
@@ -685,7 +692,10 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
             return number, base
         return found, self._info_by_id[found]
 
-    def _info(self, ctx: ScenarioContext, view: StateView, terms: dict[str, float]) -> dict[str, Any]:
+    def _info(
+        self, ctx: ScenarioContext, view: StateView, terms: dict[str, float], step: int, action: str | None,
+        blocked: str | None,
+    ) -> dict[str, Any]:
         """A fresh info dict: a copy of the view's template with the per-step and mutable values
         written in (fresh lists, dicts and array, so a caller may change what it gets)."""
         base = view.info_base
@@ -695,17 +705,26 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
                 view.info_id, base = self._info_base_of(ctx, view)
             view.info_base = base
         info = base.copy()
-        info["pending_reasons"] = list(view.pending_reasons)
-        info["requests"] = fresh_quantities(view.requests)
-        info["limits"] = fresh_quantities(view.limits)
-        info["action"] = self._last_action
-        info["blocked"] = self._last_blocked
+        info["pending_reasons"] = [*view.pending_reasons]
+        named = view.requests
+        if len(named) == 1:  # fresh_quantities without the call (one container)
+            ((name, items),) = named
+            info["requests"] = {name: dict(items)}
+        else:
+            info["requests"] = fresh_quantities(named)
+        named = view.limits
+        if len(named) == 1:
+            ((name, items),) = named
+            info["limits"] = {name: dict(items)}
+        else:
+            info["limits"] = fresh_quantities(named)
+        info["action"] = action
+        info["blocked"] = blocked
         info["reward_terms"] = terms
         info["action_mask"] = view.mask_array.copy()
-        info["step"] = self._step
-        oom, throttled = view.oom_containers, view.throttled_containers
-        info["oom_containers"] = list(oom) if oom else []
-        info["throttled_containers"] = list(throttled) if throttled else []
+        info["step"] = step
+        info["oom_containers"] = [*view.oom_containers]
+        info["throttled_containers"] = [*view.throttled_containers]
         return info
 
 
