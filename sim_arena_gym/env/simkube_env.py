@@ -366,7 +366,16 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
             if not 0 <= a < len(moves):
                 raise ValueError(f"action {action!r}: expected an integer in [0, {len(moves) - 1}]")
             plain, blocked = moves[a]
-            view = prev if plain is prev.plain else self._evaluate_plain(ctx, plain)
+            if plain is prev.plain:
+                view = prev
+            else:  # _evaluate_plain with its cache hit written out (most steps are one)
+                cache = self._cache
+                record = cache.get((ctx.index, plain)) if cache.maxsize else None
+                if record is None:
+                    view = self._evaluate_plain(ctx, plain, looked_up=cache.maxsize > 0)
+                else:
+                    resimulate = self._resimulators.get(ctx.index)
+                    view = _from_record(record, resimulate if resimulate is not None else self._resimulator(ctx))
         else:  # a view simulated without the cache: its transitions
             transitions = prev._transitions
             if not 0 <= a < len(transitions):
@@ -598,14 +607,17 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
             return self._run(ctx, state)
         return self._evaluate_plain(ctx, intern_plain(tuple(state)), state)
 
-    def _evaluate_plain(self, ctx: ScenarioContext, plain: tuple, state: EditState | None = None) -> StateView:
+    def _evaluate_plain(
+        self, ctx: ScenarioContext, plain: tuple, state: EditState | None = None, *, looked_up: bool = False
+    ) -> StateView:
         """The view of the state ``plain`` (``tuple(state)``; ``state`` itself when the caller has
-        it): from the outcome cache's record, else simulated (and recorded)."""
+        it): from the outcome cache's record, else simulated (and recorded). ``looked_up``: the
+        caller has just missed in the cache (so it is not asked, nor counted, twice)."""
         cache = self._cache
         if not cache.maxsize:
             return self._run(ctx, state if state is not None else _tuple_new(EditState, plain))
         key = (ctx.index, plain)
-        record = cache.get(key)
+        record = None if looked_up else cache.get(key)
         if record is not None:
             resimulate = self._resimulators.get(ctx.index)
             return _from_record(record, resimulate if resimulate is not None else self._resimulator(ctx))

@@ -1,9 +1,13 @@
-"""Unchanged steps (noop, blocked) take shortcuts that must give the very floats of the formulas.
+"""The step path's shortcuts: unchanged steps' rewards, and the outcome cache asked once per step.
 
-The gradual reward of a step from a view to itself uses ``w * 0.0`` for every potential difference
+* The gradual reward of a step from a view to itself uses ``w * 0.0`` for every potential difference
 (``h - h`` is exactly 0.0 for a finite share). These tests compare, for weights of both signs and
 zero, on real views of every train family, the terms and reward of ``reward(view, view)`` with the
 module docstring's formulas written out, by ``repr`` (so ``-0.0`` and ``0.0`` differ).
+* ``step`` looks a changed state up in the cache itself and simulates on a miss without asking
+  again: every step that changes the state counts exactly one hit or one miss, an unchanged step
+  none, a miss is simulated once and recorded, and a hit gives the record's view. An env without a
+  cache whose views had their records taken still simulates every changed step.
 """
 
 from __future__ import annotations
@@ -60,3 +64,48 @@ def test_gradual_reward_of_an_unchanged_step_equals_the_formula(revision: int, s
             got = reward(a, b, False, ctx)
             want = _formula(reward.weights, revision, a, b, ctx)
             assert repr(got) == repr(want)
+
+
+def test_each_changed_step_asks_the_cache_exactly_once() -> None:
+    env = gym.make("SimArena-InsufficientResources-v0", scenarios=TRAIN[::3]).unwrapped
+    cache = env._cache
+    rng = np.random.default_rng(9)
+    env.reset(seed=9)
+    changed = unchanged = 0
+    for a in rng.integers(0, env.action_space.n, size=3000).tolist():
+        prev = env.view
+        before = (cache.hits, cache.misses, len(cache))
+        _, _, terminated, truncated, _ = env.step(a)
+        after = (cache.hits, cache.misses, len(cache))
+        if env.view is prev:
+            unchanged += 1
+            assert after == before
+        elif after[1] == before[1]:
+            changed += 1
+            assert after == (before[0] + 1, before[1], before[2])
+            assert env.view._outcome is None  # made from the record: nothing simulated
+            assert env.view.record is cache.peek((env.context.index, env.view.plain))
+        else:
+            changed += 1
+            assert after == (before[0], before[1] + 1, before[2] + 1)
+            assert env.view._outcome is not None
+            assert cache.peek((env.context.index, env.view.plain)) is env.view.record
+        if terminated or truncated:
+            env.reset()
+    assert changed > 1000 and unchanged > 100 and cache.hits > 500
+
+
+def test_an_env_without_cache_simulates_changed_steps_even_with_moves_built() -> None:
+    env = gym.make("SimArena-InsufficientResources-v0", scenarios=TRAIN[:5], outcome_cache_size=0).unwrapped
+    rng = np.random.default_rng(4)
+    env.reset(seed=4)
+    for a in rng.integers(0, env.action_space.n, size=200).tolist():
+        prev = env.view
+        prev.record  # builds the moves: step then takes the cache's branch
+        assert prev._moves is not None
+        _, _, terminated, truncated, _ = env.step(a)
+        if env.view is not prev:
+            assert env.view._outcome is not None
+        if terminated or truncated:
+            env.reset()
+    assert env.cache_info()["hits"] == 0 and env.cache_info()["misses"] == 0 and len(env._cache) == 0
