@@ -37,7 +37,8 @@ from sim_arena_gym.quantity import (
 )
 from sim_arena_gym.scenarios.model import Scenario
 from sim_arena_gym.sim.outcome import ClusterOutcome
-from sim_arena_gym.trace.derived import keep_derived
+from sim_arena_gym.sim.edited import derive_edited_deployment as _derive
+from sim_arena_gym.trace.derived import EditFacts, keep_derived, note_resource_edit
 from sim_arena_gym.trace.model import Trace
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -96,7 +97,7 @@ class ScenarioContext:
 
     __slots__ = (
         "index", "scenario", "trace", "target", "initial", "constants", "floors", "workload_key",
-        "_editor", "_initial_pods", "success_rule", "keep_traces",
+        "_editor", "_initial_pods", "success_rule", "keep_traces", "_base_parse",
     )  # fmt: skip
 
     def __init__(
@@ -124,6 +125,9 @@ class ScenarioContext:
         #: Whether :meth:`materialize` keeps each state's trace in :data:`_KEPT_TRACES` (set by an
         #: env without an outcome cache, see there).
         self.keep_traces = False
+        #: The target object's parse, from which :meth:`_note_facts` derives each edited copy's
+        #: (``None``: not parsed yet; ``False``: none, the readers check and parse copies in full).
+        self._base_parse: Any = None
 
     def materialize(self, state: EditState) -> Trace:
         """The trace with ``state`` written into the target workload.
@@ -149,7 +153,10 @@ class ScenarioContext:
           replicas thus share one pod template, and a state seen again gives the very same pod
           template (the same trace when its replicas are those memoised), so the backend's parse
           caches (keyed by object identity) hit instead of parsing a fresh copy -- which costs more
-          than the edit itself.
+          than the edit itself;
+        * each new edited copy of the target is recorded with its parse and pods, derived from the
+          base object's parse (:meth:`_note_facts`), so that the backend's validator and parser skip
+          walking it (default env, train split: 34 us a miss -> 15 us with the derivation included).
         """
         init = self.initial
         if state == init:
@@ -185,7 +192,9 @@ class ScenarioContext:
         replicas = state.replicas if state.replicas != init.replicas else None
         pods = state[:4]  # (cpu, memory, cpu_limit, memory_limit): what the pod template holds
         if pods == self._initial_pods:
-            return editor.edit(replicas=replicas)
+            edited = editor.edit(replicas=replicas)
+            self._note_facts(editor, edited, None)
+            return edited
         key = (self, pods)
         entry = _POD_EDITS.get(key)
         if entry is None:
@@ -199,21 +208,57 @@ class ScenarioContext:
                 _diff(limits, name, "cpu", init.cpu_limit[i], state.cpu_limit[i], format_cpu)
                 _diff(limits, name, "memory", init.memory_limit[i], state.memory_limit[i], format_memory)
             edited = editor.edit(requests=requests or None, limits=limits or None, replicas=replicas)
-            _POD_EDITS[key] = (edited, replicas)
+            _POD_EDITS[key] = (edited, replicas, self._note_facts(editor, edited, None))
             _trim(_POD_EDITS, _POD_EDITS_SIZE)
             return edited
         try:
             _POD_EDITS.move_to_end(key)
         except KeyError:
             pass
-        edited, written = entry
+        edited, written, template = entry
         if replicas == written:
             return edited  # the very trace made for this state before
         if replicas is not None:
-            return editor.with_replicas(edited, replicas)
+            edited = editor.with_replicas(edited, replicas)
+            self._note_facts(editor, edited, template)
+            return edited
         edited = editor.without_replicas(edited)  # the trace's own replicas, kept from now on
-        _POD_EDITS[key] = (edited, None)
+        _POD_EDITS[key] = (edited, None, self._note_facts(editor, edited, template))
         return edited
+
+    def _note_facts(self, editor: Any, edited: Trace, template: Any) -> Any:
+        """Record with ``edited``'s target object (an edited copy the editor just made) its parse and
+        pods (:class:`~sim_arena_gym.trace.derived.EditFacts`), derived from the base object's parse
+        (:func:`~sim_arena_gym.sim.edited.derive_edited_deployment`; ``template``: the parsed pod
+        template it shares with an earlier copy, if any), so that the backend's validator and parser
+        need not walk it. Nothing is recorded where the derivation declines: the readers then check
+        and parse the copy in full, with their usual errors. Returns the parsed pod template, or
+        ``None``."""
+        base = self._base_parse
+        if base is False:
+            return None
+        event_index, position = editor._places[0]
+        old = self.trace.events[event_index].applied_objs[position]
+        if base is None:
+            from sim_arena_gym.sim.parse import ObjectParser
+            from sim_arena_gym.trace.errors import TraceError
+
+            try:
+                base = ObjectParser().parse_object(old)
+            except TraceError:
+                base = None
+            if base is None or base.kind != "Deployment":
+                self._base_parse = False
+                return None
+            self._base_parse = base
+        obj = edited.events[event_index].applied_objs[position]
+        if obj is old:
+            return None
+        parsed = _derive(base, old, obj, template)
+        if parsed is None:
+            return None
+        note_resource_edit(old, obj, EditFacts(parsed.spec.replicas, parsed))
+        return parsed.spec.template
 
 
 #: Plain states (``tuple(state)``) by value, so that equal ones share one object: views of
@@ -236,8 +281,9 @@ def intern_plain(plain: tuple) -> tuple:
         found = _PLAIN_STATES[plain] = plain
     return found
 
-#: Traces with a pod-template state written, and the replicas written with it (``None``: the base
-#: trace's), keyed by ``(context, (cpu, memory, cpu_limit, memory_limit))``, least recently used first
+#: Traces with a pod-template state written, the replicas written with it (``None``: the base
+#: trace's) and the derived parse of its pod template (``None``: none, see
+#: :meth:`ScenarioContext._note_facts`), keyed by ``(context, (cpu, memory, cpu_limit, memory_limit))``, least recently used first
 #: (see :meth:`ScenarioContext.materialize`). One LRU for the
 #: whole process, so that its size bounds the memory it holds (about 2.5 KB per entry: the copied
 #: path of the edited object and the trace around it) however many scenarios and envs there are; a
@@ -248,7 +294,7 @@ def intern_plain(plain: tuple) -> tuple:
 #: misses hit here with 4 to 64 entries, 30% with 1,024), while every entry (a dozen dicts, the
 #: trace and its event) that lives long is more objects for each full garbage collection to walk;
 #: 16 entries die young. The hits lost cost less than those collections did.
-_POD_EDITS: "OrderedDict[tuple[ScenarioContext, tuple[tuple[int | None, ...], ...]], tuple[Trace, int | None]]" = (
+_POD_EDITS: "OrderedDict[tuple[ScenarioContext, tuple[tuple[int | None, ...], ...]], tuple[Trace, int | None, Any]]" = (
     OrderedDict()
 )
 _POD_EDITS_SIZE = 16

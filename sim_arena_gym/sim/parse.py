@@ -38,7 +38,7 @@ from sim_arena_gym.sim.objects import (
     Toleration,
 )
 from sim_arena_gym.sim.requests import nano_units, pod_request
-from sim_arena_gym.trace.derived import derived_from, is_lasting
+from sim_arena_gym.trace.derived import derived_facts, derived_from, is_lasting
 from sim_arena_gym.trace.errors import QuantityFieldError, TraceError, WorkloadError
 from sim_arena_gym.trace.recent import RecentMemo
 
@@ -295,16 +295,22 @@ class ObjectParser:
         old = derived_from(obj)
         if old is None:
             value = self._parse_object(obj)
-        elif is_lasting(obj):  # an edited copy kept to be read again
-            value = self._parse_edited(obj, old)
-        else:  # an edited copy: memoised for a short while only
-            self._young = True
-            try:
+        else:
+            facts = derived_facts(obj)  # its maker's parse (EditFacts), if it gave one
+            lasting = is_lasting(obj)
+            if facts is not None:
+                value = facts.parsed
+            elif lasting:  # an edited copy kept to be read again
                 value = self._parse_edited(obj, old)
-            finally:
-                self._young = False
-            recent.put(id(obj), (obj, value, _OBJECT))
-            return value
+            else:  # an edited copy: memoised for a short while only
+                self._young = True
+                try:
+                    value = self._parse_edited(obj, old)
+                finally:
+                    self._young = False
+            if not lasting:
+                recent.put(id(obj), (obj, value, _OBJECT))
+                return value
         if len(self._objects) >= self._object_limit:
             self._sweep_objects()
         self._objects[id(obj)] = [obj, value, False]

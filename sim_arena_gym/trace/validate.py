@@ -33,7 +33,7 @@ from typing import Any, Mapping
 from sim_arena_gym.limits import MAX_PODS
 from sim_arena_gym.quantity import INT64_MAX, QuantityError, read_cpu_millis, read_memory_bytes, read_quantity
 from sim_arena_gym.trace.config import describe_type
-from sim_arena_gym.trace.derived import derived_from, is_lasting, note_resource_edit
+from sim_arena_gym.trace.derived import derived_facts, derived_from, is_lasting, note_resource_edit
 from sim_arena_gym.trace.errors import QuantityFieldError, TraceError, TraceFieldError, TraceLimitError
 from sim_arena_gym.trace.model import Trace
 from sim_arena_gym.trace.recent import RecentMemo
@@ -525,7 +525,9 @@ class ObjectValidator:
 
     One validator is meant to live as long as the traces it checks (the embedded backend keeps one), so
     that re-checking an edited trace checks only the objects the edit replaced -- and of an object made
-    by the env's editor from a checked one (:func:`note_resource_edit`), only the fields it changed.
+    by the env's editor from a checked one (:func:`note_resource_edit`), only the fields it changed
+    (and of one noted with :class:`~sim_arena_gym.trace.derived.EditFacts`, only its pods against the
+    bound).
     Such edited objects are remembered in a short-lived memo (:class:`~sim_arena_gym.trace.recent.
     RecentMemo`): each is one simulated state's copy, checked for one run and then dropped, and keeping
     it in the long-lived table would only give the garbage collector more to walk. An edited object its
@@ -558,7 +560,11 @@ class ObjectValidator:
         edited = old is not None and obj.get("kind") in _SPEC_CHECKS
         if edited:
             base = self._entry(old, max_pods)  # the object it was made from: checked (or raises)
-            pods = _check_resource_edit(obj, old, max_pods)
+            facts = derived_facts(obj)
+            if facts is not None and facts.pods <= max_pods:
+                pods = facts.pods  # its maker wrote it from checked integers (EditFacts)
+            else:
+                pods = _check_resource_edit(obj, old, max_pods)
             key = base[3]  # the same kind, namespace and name
         else:
             pods = check_object(obj, max_pods)
