@@ -28,7 +28,6 @@ from sim_arena_gym.quantity import QuantityError
 from sim_arena_gym.sim.objects import ContainerSpec, DeploymentSpec, PodSpec, PodTemplate
 from sim_arena_gym.sim.parse import ParsedObject
 from sim_arena_gym.sim.requests import nano_units, pod_request
-from sim_arena_gym.trace.recent import RecentMemo
 
 __all__ = ["derive_edited_deployment", "derive_template"]
 
@@ -94,16 +93,13 @@ def derive_template(parsed: PodTemplate, old: Any, raw: Any) -> PodTemplate | No
         if key != "containers" and key != "initContainers" and old_spec.get(key) is not value:
             return None
     before = parsed.spec
-    content: list[Any] = []  # per container: None (shared with old) or its resource texts
+    content: list[Any] = []  # per container: None (shared with old) or its resource texts (no memo:
+    # nearly every derived template has new content, measured on the default env)
     raw_containers, raw_init = spec.get("containers"), spec.get("initContainers")
     if not _content(raw_containers, old_spec.get("containers"), len(before.containers), content):
         return None
     if not _content(raw_init, old_spec.get("initContainers"), len(before.init_containers), content):
         return None
-    key = (id(before), tuple(content))
-    hit = _POD_SPECS.get(key)
-    if hit is not None and hit[0] is before:
-        return PodTemplate(parsed.labels, hit[1], raw)
     n = len(before.containers)
     containers = _containers(before.containers, content[:n]) if raw_containers is not old_spec.get("containers") else before.containers
     if containers is None or not containers:
@@ -117,15 +113,7 @@ def derive_template(parsed: PodTemplate, old: Any, raw: Any) -> PodTemplate | No
         b.constraints, b.node_name, b.scheduler_name, b.gated, b.restart_policy,
         pod_request(containers, init, overhead=b.overhead, pod_resources=b.pod_resources),
     )  # fmt: skip
-    _POD_SPECS.put(key, (before, pod_spec))
     return PodTemplate(parsed.labels, pod_spec, raw)
-
-
-#: ``(id(base pod spec), container contents) -> (base pod spec, derived PodSpec)``, and ``(name,
-#: requests texts, limits texts) -> ContainerSpec``: the derived parts met lately (an agent keeps
-#: revisiting the same few values), short-lived like the parser's memos of edited copies.
-_POD_SPECS = RecentMemo(32)
-_CONTAINERS = RecentMemo(64)
 
 
 def _content(raw: Any, old: Any, count: int, out: list[Any]) -> bool:
@@ -171,21 +159,17 @@ def _containers(parsed: tuple[ContainerSpec, ...], content: list[Any]) -> tuple[
         if texts is None:
             out.append(spec)
             continue
-        key = (spec.name, texts)
-        found = _CONTAINERS.get(key)
-        if found is None:
-            requests, limits = _quantities(texts[0]), _quantities(texts[1])
-            if requests is None or limits is None:
-                return None
+        requests, limits = _quantities(texts[0]), _quantities(texts[1])
+        if requests is None or limits is None:
+            return None
+        if limits:
             raw_limits = dict(texts[1])
             for name, text in texts[0]:
                 limit = limits.get(name)
                 request = requests[name]
                 if limit is not None and (request > limit or (request == limit and text != raw_limits[name])):
                     return None
-            found = ContainerSpec(spec.name, requests, limits, spec.sidecar)
-            _CONTAINERS.put(key, found)
-        out.append(found)
+        out.append(ContainerSpec(spec.name, requests, limits, spec.sidecar))
     return tuple(out)
 
 
