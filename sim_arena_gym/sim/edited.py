@@ -8,9 +8,11 @@ containers whose dicts changed are read. Its maker records the result with the e
 (:class:`~sim_arena_gym.trace.derived.EditFacts`), so that the validator and the parser need not
 walk the copy again.
 
-It declines (``None``) whatever it cannot vouch for, and the readers then check and parse the copy
-as usual, raising their usual errors: a field other than requests, limits and replicas not shared
-with the base object, a quantity that is not a string or not valid, a negative one, a request over
+Like the parser's own :meth:`~sim_arena_gym.sim.parse.ObjectParser._edited_deployment`, it relies on
+the record's promise that nothing else changed (the object's and the template's ``metadata`` are
+checked to be shared; container names and every other field are taken from the base parse). It
+declines (``None``) whatever it cannot vouch for, and the readers then check and parse the copy as
+usual, raising their usual errors: a container list of another length, a quantity that is not a string or not valid, a negative one, a request over
 its limit (or equal to it in nano-units with a different text, which only an exact comparison
 decides), replicas that are not a non-negative 32-bit integer. What it gives equals
 :meth:`ObjectParser.parse_object <sim_arena_gym.sim.parse.ObjectParser.parse_object>` of the copy
@@ -46,14 +48,8 @@ def derive_edited_deployment(
     if base.kind != "Deployment" or type(obj) is not dict or obj.get("kind") != "Deployment":
         return None
     spec, old_spec = obj.get("spec"), old.get("spec")
-    if type(spec) is not dict or type(old_spec) is not dict or len(obj) != len(old) or len(spec) > len(old_spec) + 1:
+    if type(spec) is not dict or type(old_spec) is not dict or obj.get("metadata") is not old.get("metadata"):
         return None
-    for key, value in obj.items():
-        if key != "spec" and old.get(key) is not value:
-            return None
-    for key, value in spec.items():
-        if key != "replicas" and key != "template" and old_spec.get(key) is not value:
-            return None
     replicas = spec.get("replicas", 1)
     if type(replicas) is not int or replicas < 0 or replicas > _INT32_MAX:
         return None
@@ -81,17 +77,11 @@ def derive_edited_deployment(
 def derive_template(parsed: PodTemplate, old: Any, raw: Any) -> PodTemplate | None:
     """The parse of the pod template ``raw``, a copy of ``old`` (parsed: ``parsed``) with only
     container resources changed, or ``None`` (see the module docstring)."""
-    if type(raw) is not dict or type(old) is not dict or len(raw) != len(old):
+    if type(raw) is not dict or type(old) is not dict or raw.get("metadata") is not old.get("metadata"):
         return None
-    for key, value in raw.items():
-        if key != "spec" and old.get(key) is not value:
-            return None
     spec, old_spec = raw.get("spec"), old.get("spec")
-    if type(spec) is not dict or type(old_spec) is not dict or len(spec) != len(old_spec):
+    if type(spec) is not dict or type(old_spec) is not dict:
         return None
-    for key, value in spec.items():
-        if key != "containers" and key != "initContainers" and old_spec.get(key) is not value:
-            return None
     before = parsed.spec
     content: list[Any] = []  # per container: None (shared with old) or its resource texts (no memo:
     # nearly every derived template has new content, measured on the default env)
@@ -129,21 +119,13 @@ def _content(raw: Any, old: Any, count: int, out: list[Any]) -> bool:
         if item is old_item:
             out.append(None)
             continue
-        if type(item) is not dict or type(old_item) is not dict or len(item) != len(old_item):
+        if type(item) is not dict:
             return False
-        for key, value in item.items():
-            if key != "resources" and old_item.get(key) is not value:
-                return False
         resources = item.get("resources")
         if resources is None:
             resources = {}
         elif type(resources) is not dict:
             return False
-        for key in resources:
-            if key != "requests" and key != "limits":
-                old_resources = old_item.get("resources")
-                if type(old_resources) is not dict or old_resources.get(key) is not resources[key]:
-                    return False
         requests, limits = resources.get("requests"), resources.get("limits")
         if (requests is not None and type(requests) is not dict) or (limits is not None and type(limits) is not dict):
             return False
