@@ -197,6 +197,11 @@ class TestResumeEqualsFullReplay:
                 else:
                     edited = edit_occurrence(trace, *rng.choice(places), rng)
                 changed = shared_prefix(edited.events, trace.events)
+                if changed < len(edited.events) and rng.random() < 0.2:  # the edited event moved in time
+                    events = list(edited.events)
+                    shift = rng.choice([-20, 5, 700])
+                    events[changed] = dataclasses.replace(events[changed], ts=events[changed].ts + shift)
+                    edited = dataclasses.replace(edited, events=tuple(events))
                 skipped = cache.events_skipped
                 got = outcome_or_error(resuming, edited, scenario)
                 assert got == outcome_or_error(full, edited, scenario), (seed, step)
@@ -229,6 +234,41 @@ class TestResumeEqualsFullReplay:
             assert (cache.resumed, cache.events_skipped) == (resumed, 3 * resumed)
         assert len(cache) == 1 and cache.saved_pods == 5
 
+
+    def test_saved_state_ran_its_timers_and_fits_only_the_same_time(self) -> None:
+        """A state is saved after the timers due by the next event's time (here a progress deadline
+        10 s after the first event, due before the second at +30 s): a resumed run does not run them
+        again, and a trace whose next event comes earlier (deadline not due), or that ends there, must
+        not resume from it; every outcome equals the full replay's."""
+        pools = (NodePool(count=1, cpu="4", memory="16Gi"),)
+        spec = lambda cpu: pod_spec([container("app", cpu=cpu, memory="1Gi")])  # noqa: E731
+        first = deployment("db", spec("3"), replicas=2, progress_deadline_seconds=10)
+        trace = build_trace([(T0, [first], []), (T0 + 30, [deployment("web", spec("1"), replicas=1)], [])])
+        scenario = Scenario("t", None, WorkloadRef.parse("Deployment/default/web"), pools)
+        resuming, full = EmbeddedBackend(resume=True, fast_path=False), EmbeddedBackend(resume=False)
+        cache = resuming._snapshots
+
+        def same(t: Trace) -> None:
+            assert outcome_or_error(resuming, t, scenario) == outcome_or_error(full, t, scenario)
+
+        def moved(t: Trace, ts: int) -> Trace:
+            return dataclasses.replace(t, events=(t.events[0], dataclasses.replace(t.events[1], ts=ts)))
+
+        for cpu in ("2", "3"):  # the second saves the state before event 1, deadline timer run
+            same(edit_workload(trace, "default/web", requests={"*": {"cpu": cpu}}, occurrences="last"))
+        saved = cache._contexts[next(iter(cache._contexts))].saved
+        assert [(s.index, s.ts) for s in saved] == [(1, T0 + 30)]
+        assert saved[0].replay.now == T0 + 30 and not saved[0].replay._timers  # the deadline fired
+        same(edit_workload(trace, "default/web", requests={"*": {"cpu": "500m"}}, occurrences="last"))
+        assert (cache.resumed, cache.events_skipped) == (1, 1)
+        early = moved(edit_workload(trace, "default/web", requests={"*": {"cpu": "2"}}, occurrences="last"), T0 + 5)
+        same(early)  # deadline not due yet at T0 + 5
+        assert cache.resumed == 1
+        alone = dataclasses.replace(trace, events=trace.events[:1])
+        same(alone)  # ends after event 0: observed at T0, before the deadline
+        assert cache.resumed == 1
+        same(moved(edit_workload(trace, "default/web", requests={"*": {"cpu": "1"}}, occurrences="last"), T0 + 30))
+        assert cache.resumed == 2
 
     def test_contexts_interleave(self) -> None:
         """Two scenarios (other targets, usage floors) on one backend keep their saved states apart:

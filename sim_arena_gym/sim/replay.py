@@ -186,8 +186,8 @@ class Replay:
 
         Only between events: the copy of a replay stopped before ``events[i]`` (see :meth:`run`'s
         ``save_at``) continues at ``events[i]`` of ``trace`` exactly as the original would continue
-        with its own trace, provided both traces have the same events before ``i`` (the caller's
-        check) and the same ``pod_lifecycles``."""
+        with its own trace, provided both traces have the same events before ``i``, the same ``ts`` at
+        ``i`` (its timers have run) and the same ``pod_lifecycles`` (the caller's checks)."""
         if self._dirty:
             raise RuntimeError("a replay is copied only between events (controllers are dirty)")
         copier = StateCopier()
@@ -446,9 +446,12 @@ class Replay:
         """Replay every event from ``events[start]`` on (0: the whole trace; a later index only on a
         copy made before that event, see :meth:`copy`) up to the observation time, then settle.
 
-        With ``save_at``, a copy of the state just before ``events[save_at]`` is taken on the way
-        (``save_at == len(events)``: after the last event, before the final timers) and returned;
-        ``None`` when the replay does not reach that point (``observe_at_ts`` before it)."""
+        With ``save_at``, a copy of the state just before ``events[save_at]`` is applied is taken on
+        the way and returned: the timers up to that event's ``ts`` have run, so the copy continues
+        exactly as this replay would for any trace with the same events before ``save_at`` and the
+        same ``ts`` at ``save_at`` (``save_at == len(events)``: after the last event, before the
+        final timers); ``None`` when the replay does not reach that point (``observe_at_ts`` before
+        it). A replay resumed from such a copy runs no timer before ``events[start]``: they ran."""
         options = self.options
         events = self.trace.events
         stop = options.observe_at_ts
@@ -458,11 +461,11 @@ class Replay:
             event = events[i]
             if stop is not None and event.ts > stop:
                 break
-            if i == save_at:
-                saved = self.copy()
             try:
                 self._run_timers(event.ts)
                 self.now = event.ts
+                if i == save_at:
+                    saved = self.copy()
                 for obj in event.applied_objs:
                     parsed = parse(obj)
                     if parsed is not None:

@@ -2,18 +2,22 @@
 
 An edit of a trace path-copies what it changes (trace model's sharing rule): every event before the
 edited one is the very same object as in the trace it was made from. A replay's state before event
-``i`` depends only on events ``0 .. i-1`` (and on the node set, the options, SimKube mode, the
-target workload and its usage floors, the pod lifecycles and the work limits), so two traces that
-share their first ``i`` events by identity reach the same state there. :class:`SnapshotCache` keeps
-such states (:meth:`Replay.copy <sim_arena_gym.sim.replay.Replay.copy>` of a replay stopped before
-an event) and runs each new trace from the latest one it shares, replaying only the events from the
-first one that differs.
+``i``, once the timers due by ``events[i].ts`` have run, depends only on events ``0 .. i-1`` and that
+``ts`` (and on the node set, the options, SimKube mode, the target workload and its usage floors, the
+pod lifecycles and the work limits), so two traces that share their first ``i`` events by identity
+and the time of the next reach the same state there. :class:`SnapshotCache` keeps such states
+(:meth:`Replay.copy <sim_arena_gym.sim.replay.Replay.copy>` of a replay stopped before an event) and
+runs each new trace from the latest one it shares, replaying only the events from the first one that
+differs.
 
 Where to save: for each context (node set, SimKube mode, target) the cache remembers the events of
 the last trace it ran. A new trace that shares its first ``d`` events with that one (``d`` >= 1) and
 has no saved state at ``d`` saves one on the way (one copy, at the boundary before ``events[d]``):
 an agent editing one workload changes the same event again and again, so the next traces resume
-there. A saved state is never run: each resume runs a copy of it, so it stays valid.
+there. The state is saved once the timers due by ``events[d].ts`` have run (a Deployment's progress
+deadline, a Job's TTL), so a resumed run does not run them again; it fits only traces whose
+``events[d]`` comes at that same ``ts`` (an edit changes objects, not times). A saved state is never
+run: each resume runs a copy of it, so it stays valid.
 
 Bounds (defaults; :class:`SnapshotCache` takes others): at most :data:`MAX_CONTEXTS` contexts,
 :data:`PER_CONTEXT` saved states each, and :data:`MAX_SAVED_PODS` pods over all saved states (least recently used contexts go first; a state
@@ -61,12 +65,14 @@ def shared_prefix(a: tuple[TraceEvent, ...], b: tuple[TraceEvent, ...]) -> int:
 class _Saved:
     """A replay stopped before ``events[index]`` (never run again), with what its state depends on."""
 
-    __slots__ = ("replay", "index", "events", "options", "floors", "lifecycles", "limits", "pods")
+    __slots__ = ("replay", "index", "ts", "events", "options", "floors", "lifecycles", "limits", "pods")
 
     def __init__(self, replay: Replay, index: int, limits: tuple[int, int, int]) -> None:
         self.replay = replay
         self.index = index
-        self.events = replay.trace.events
+        self.events = events = replay.trace.events
+        #: ``events[index].ts``: the timers up to it have run in the saved state (None: after the last event)
+        self.ts = events[index].ts if index < len(events) else None
         self.options = replay.options
         self.floors = replay.floors
         self.lifecycles = replay.trace.pod_lifecycles
@@ -79,6 +85,9 @@ class _Saved:
         events = trace.events
         if len(events) < index:
             return False
+        ts = self.ts
+        if ts is not None and (len(events) == index or events[index].ts != ts):
+            return False  # the saved state ran the timers up to its own events[index].ts
         mine = self.events
         if events is not mine:
             for k in range(index):
