@@ -340,6 +340,27 @@ class TestCopiesShareNothingMutable:
         assert resumed.end_ts == again.end_ts == replay.end_ts
 
 
+class TestUpdatedOwner:
+    @pytest.mark.parametrize("seed", range(40))
+    def test_agrees_with_is_updated(self, seed: int) -> None:
+        """build_outcome counts updated pods with ``Controller.updated_owner``: the same answer as
+        ``is_updated`` for every pod of every top-level controller, on random replays."""
+        trace, scenario, options = random_case(seed)
+        replay = Replay(trace, NodeSet(build_nodes(scenario.node_pools)), ObjectParser(), options)
+        try:
+            replay.run()
+        except Exception:  # noqa: BLE001 - a trace the replay rejects
+            return
+        from sim_arena_gym.sim.controllers.base import UPDATED_ANY, UPDATED_ASK
+
+        for controller in replay.objects.values():
+            owner = controller.updated_owner()
+            for pod in replay.pods.values():
+                if owner is UPDATED_ASK:
+                    continue
+                assert controller.is_updated(pod) == (owner is UPDATED_ANY or pod.owner is owner)
+
+
 class TestBounds:
     def test_saved_states_and_pods_stay_bounded(self) -> None:
         cache = SnapshotCache(max_contexts=3, max_saved_pods=25)

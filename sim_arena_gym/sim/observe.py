@@ -20,10 +20,15 @@ import dataclasses
 from typing import Any, Callable
 
 from sim_arena_gym.sim.cluster import PENDING, RUNNING, Cluster, Pod
+from sim_arena_gym.sim.controllers.base import UPDATED_ANY, UPDATED_ASK
 from sim_arena_gym.sim.outcome import ClusterOutcome, NodeOutcome, PodOutcome, WorkloadOutcome
 from sim_arena_gym.sim.replay import Replay
 
 __all__ = ["build_outcome", "node_outcomes", "pod_outcomes", "CRASH_LOOP_BACK_OFF", "OOM_KILLED"]
+
+#: ``Controller.updated_owner`` answers: every pod of the workload is updated / ask ``is_updated``
+_ANY = UPDATED_ANY
+_ASK = UPDATED_ASK
 
 CRASH_LOOP_BACK_OFF = "CrashLoopBackOff"
 OOM_KILLED = "OOMKilled"
@@ -99,39 +104,47 @@ def build_outcome(replay: Replay, backend: str = "embedded") -> ClusterOutcome:
     from the replay's final pods (nothing changes them once the replay has run)."""
     cluster = replay.cluster
     pods = list(replay.pods.values())
-    # per workload: [ready, pending, total, crashlooping, throttled, updated, first message, reasons]
+    # per workload: [ready, pending, total, crashlooping, throttled, updated, first message, reasons,
+    # its controller's updated_owner(), its controller]; terminal pods count nowhere
     stats: dict[str, list] = {}
-    controllers = {c.workload: c for c in replay.objects.values()}
+    for controller in replay.objects.values():  # is_updated, per workload, as a pod-owner test
+        updated_owner = controller.updated_owner()
+        stats[controller.workload] = [0, 0, 0, 0, 0, 0, None, set(), updated_owner, controller]
     for pod in pods:
         phase = pod.phase
-        running = phase is RUNNING
-        pending = phase is PENDING
-        entry = stats.get(pod.workload)
-        if entry is None:
-            entry = stats[pod.workload] = [0, 0, 0, 0, 0, 0, None, set()]
-        if running or pending:
+        if phase is RUNNING:
+            entry = stats.get(pod.workload)
+            if entry is None:
+                entry = stats[pod.workload] = [0, 0, 0, 0, 0, 0, None, set(), _ANY, None]
             entry[2] += 1
-            controller = controllers.get(pod.workload)
-            if controller is None or controller.is_updated(pod):
-                entry[5] += 1
-        if running:
             if pod.ready:
                 entry[0] += 1
                 if pod.throttled:
                     entry[4] += 1
             elif pod.oom_killed:
                 entry[3] += 1
-        elif pending:
+        elif phase is PENDING:
+            entry = stats.get(pod.workload)
+            if entry is None:
+                entry = stats[pod.workload] = [0, 0, 0, 0, 0, 0, None, set(), _ANY, None]
+            entry[2] += 1
             entry[1] += 1
             if entry[6] is None:
                 entry[6] = pod.message
-            entry[7].update(pod.reasons)
+            reasons = pod.reasons
+            if reasons:
+                entry[7].update(reasons)
+        else:
+            continue
+        owner = entry[8]
+        if owner is _ANY or pod.owner is owner or (owner is _ASK and entry[9].is_updated(pod)):
+            entry[5] += 1
     nodes = node_outcomes(cluster)
     elapse = replay.options.elapse_progress_deadlines
     workloads = {}
     for controller in replay.objects.values():
         key = controller.workload
-        entry = stats.get(key) or [0, 0, 0, 0, 0, 0, None, set()]
+        entry = stats[key]
         workloads[key] = _workload_outcome(
             key,
             controller.desired(),

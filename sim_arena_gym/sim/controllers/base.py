@@ -71,6 +71,12 @@ def resolve_fenceposts(max_surge: int | str, max_unavailable: int | str, replica
     return surge, unavailable
 
 
+#: :meth:`Controller.updated_owner` answers (owners no pod has)
+UPDATED_ANY = object()
+UPDATED_ASK = object()
+UPDATED_NONE = object()
+
+
 # ---------------------------------------------------------------------------------------------------
 # base
 
@@ -141,6 +147,12 @@ class Controller:
 
     def is_updated(self, pod: Pod) -> bool:
         return True
+
+    def updated_owner(self) -> Any:
+        """:meth:`is_updated` as a test the outcome builder runs per pod: :data:`UPDATED_ANY` (every
+        pod is updated), :data:`UPDATED_ASK` (call :meth:`is_updated`), or the owner whose pods are
+        the updated ones (:data:`UPDATED_NONE`: none is). Must agree with :meth:`is_updated`."""
+        return UPDATED_ANY
 
     def conditions(self, host: ControllerHost, *, elapse_deadline: bool = False) -> tuple[Condition, ...]:
         return ()

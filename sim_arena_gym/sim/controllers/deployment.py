@@ -14,6 +14,7 @@ from sim_arena_gym.sim.controllers.base import (
     NEW_RS_CREATED,
     RS_UPDATED,
     TIMED_OUT,
+    UPDATED_NONE,
     Controller,
     ControllerHost,
     _condition,
@@ -116,7 +117,10 @@ class DeploymentController(Controller):
         return None
 
     def _create_new(self, host: ControllerHost) -> ReplicaSetController:
-        digest = content_digest(self.spec.template.raw)
+        template = self.spec.template
+        digest = template.digest
+        if digest is None:  # once per parsed template (as the fast path does)
+            digest = template.digest = content_digest(template.raw)
         names = {rs.name for rs in self.rss}
         collision = 0
         hash_label = template_hash(digest, collision)
@@ -465,6 +469,9 @@ class DeploymentController(Controller):
 
     def is_updated(self, pod: Pod) -> bool:
         return self.new_rs is not None and pod.owner is self.new_rs
+
+    def updated_owner(self) -> Any:
+        return self.new_rs if self.new_rs is not None else UPDATED_NONE
 
     def conditions(self, host: ControllerHost, *, elapse_deadline: bool = False) -> tuple[Condition, ...]:
         out = []

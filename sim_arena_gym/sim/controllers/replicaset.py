@@ -125,3 +125,6 @@ class ReplicaSetController(Controller):
 
     def is_updated(self, pod: Pod) -> bool:
         return pod.owner is self
+
+    def updated_owner(self) -> Any:
+        return self

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sim_arena_gym.sim.cluster import RUNNING, Pod
-from sim_arena_gym.sim.controllers.base import Controller, ControllerHost
+from sim_arena_gym.sim.controllers.base import UPDATED_ASK, Controller, ControllerHost
 from sim_arena_gym.sim.names import content_digest, template_hash
 from sim_arena_gym.sim.objects import PodTemplate, StatefulSetSpec
 
@@ -125,3 +125,6 @@ class StatefulSetController(Controller):
 
     def is_updated(self, pod: Pod) -> bool:
         return pod.template_hash == self.update_hash
+
+    def updated_owner(self) -> Any:
+        return UPDATED_ASK
