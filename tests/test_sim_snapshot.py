@@ -22,6 +22,7 @@ from sim_arena_gym.sim import SimOptions
 from sim_arena_gym.sim.cluster import Cluster, NodeSet, Pod
 from sim_arena_gym.sim.controllers import Controller
 from sim_arena_gym.sim.nodes import build_nodes
+from sim_arena_gym.sim.observe import build_outcome
 from sim_arena_gym.sim.parse import ObjectParser
 from sim_arena_gym.sim.replay import Replay
 from sim_arena_gym.sim.scheduler import Scheduler
@@ -359,6 +360,49 @@ class TestUpdatedOwner:
                 if owner is UPDATED_ASK:
                     continue
                 assert controller.is_updated(pod) == (owner is UPDATED_ANY or pod.owner is owner)
+
+
+class _PerPodFailures(Scheduler):
+    """The scheduler with every failed pod of a class going through ``_fail`` (the reference for
+    ``_park_alike``, which parks the rest of a class at once)."""
+
+    def _park_alike(self, first: Pod, run: list[Pod], start: int) -> bool:
+        return False
+
+
+def _final_state(trace: Trace, scenario: Scenario, options: SimOptions, reference: bool) -> tuple:
+    replay = Replay(trace, NodeSet(build_nodes(scenario.node_pools)), ObjectParser(), options,
+                    simkube_mode=scenario.simkube_mode)  # fmt: skip
+    if reference:
+        replay.scheduler = _PerPodFailures(replay.cluster, options.version, replay._on_bound, replay._on_preempt,
+                                           vector_min_nodes=options.vector_min_nodes)  # fmt: skip
+    try:
+        replay.run()
+    except Exception as exc:  # noqa: BLE001 - both must fail alike
+        return ("error", type(exc).__name__, str(exc))
+    out = build_outcome(replay)
+    pods = [(p.uid, p.queue_seq, p.message, p.reasons, p.node, p.nominated) for p in replay.pods.values()]
+    return out.pods, out.nodes, dict(out.workloads), out.end_ts, replay.scheduler.attempts, pods
+
+
+class TestSchedulerShortcuts:
+    @pytest.mark.parametrize("chunk", range(4))
+    def test_classes_parked_at_once_as_one_by_one(self, chunk: int) -> None:
+        """Random traces and their edits: the same outcome, attempts, queue stamps and messages as
+        the scheduler failing each pod in turn."""
+        compared = 0
+        for seed in range(chunk * 50, chunk * 50 + 50):
+            trace, scenario, options = random_case(seed)
+            rng = random.Random(seed)
+            for _ in range(3):
+                got = _final_state(trace, scenario, options, reference=False)
+                assert got == _final_state(trace, scenario, options, reference=True), seed
+                compared += got[0] != "error"
+                places = _occurrences(trace)
+                if not places:
+                    break
+                trace = edit_occurrence(trace, *rng.choice(places), rng)
+        assert compared >= 100
 
 
 class TestBounds:

@@ -236,7 +236,29 @@ class Scheduler:
                         if not rest.deleted and rest.node < 0:
                             heapq.heappush(self._active, (-rest.priority, rest.queue_seq, rest))
                     return bound
+                if idx + 1 < len(run) and self._park_alike(p, run, idx + 1):
+                    break
         return bound
+
+    def _park_alike(self, first: Pod, run: list[Pod], start: int) -> bool:
+        """After ``first`` failed without preemption: park ``run[start:]`` (pods of its class) as
+        :meth:`_fail` would, when its verdict holds the no-victims text (the cluster did not change,
+        so each would find the same verdict and text). False, parking none, when it does not."""
+        failure = self._failures.get(id(first.spec))
+        message = failure.no_victims if failure is not None else None
+        if message is None or failure.spec is not first.spec or failure.version != self.cluster.version:
+            return False
+        reasons = failure.reasons
+        unschedulable = self.unschedulable
+        for pod in run[start:]:
+            self.attempts += 1
+            pod.message = message  # _park(pod, message, reasons), written out
+            pod.reasons = reasons
+            pod.unschedulable_reason = UNSCHEDULABLE
+            self._tick += 1
+            pod.queue_seq = self._tick
+            unschedulable[pod.uid] = pod
+        return True
 
     def _bind(self, pod: Pod, i: int) -> None:
         self.cluster.bind(pod, i)
