@@ -33,6 +33,11 @@ class KubeVersion(enum.Enum):
     V1_34 = "1.34"
     V1_35 = "1.35"
 
+    #: Members are singletons compared by identity: hash them by identity too, in C (the simulator
+    #: keys its per-run memos -- static filter results, failure verdicts -- with the version, and
+    #: ``Enum.__hash__`` is a Python-level call).
+    __hash__ = object.__hash__
+
     @classmethod
     def parse(cls, value: "KubeVersion | str") -> "KubeVersion":
         """``"1.33"``, ``"v1.33"`` or a member; ``ValueError`` naming the known versions otherwise."""

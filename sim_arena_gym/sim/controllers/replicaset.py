@@ -82,19 +82,22 @@ class ReplicaSetController(Controller):
                 if p.node >= 0:
                     related[p.node] = related.get(p.node, 0) + 1
 
-        def rank(p: Pod) -> tuple:
+        # each pod's rank, then the pod (never compared: the ranks end with distinct uids)
+        ranked = []
+        for p in self.pods.values():
             assigned = p.node >= 0
-            phase = 0 if p.phase is PENDING else 2
-            return (
+            ready = p.ready
+            ranked.append((
                 assigned,
-                phase,
-                p.ready,
+                0 if p.phase is PENDING else 2,
+                ready,
                 -related.get(p.node, 0) if assigned else 0,
-                -p.ready_ts if p.ready else 0,
+                -p.ready_ts if ready else 0,
                 -p.uid,
-            )
-
-        return sorted(self.pods.values(), key=rank)
+                p,
+            ))  # fmt: skip
+        ranked.sort()
+        return [entry[6] for entry in ranked]
 
     def available(self, now: int) -> int:
         """Pods Ready for ``minReadySeconds`` (checklist 29)."""
