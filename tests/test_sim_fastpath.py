@@ -221,30 +221,6 @@ class TestFastPathEqualsGeneralReplay:
                 assert outcome_or_error(fast, edited, scenario) == outcome_or_error(slow, edited, scenario), seed
             assert outcome_or_error(fast, trace, scenario) == outcome_or_error(slow, trace, scenario), seed
 
-    def test_lone_rollout_schedule_memo(self) -> None:
-        """A trace whose only rollout meets a request scheduled before on the same node set reuses
-        that schedule (``fastpath._ALONE``): the same outcome as the general replay, and the very node
-        outcomes of the earlier run; other replicas or another request are scheduled afresh."""
-        reused = 0
-        for seed in range(60):
-            trace, scenario, options = random_case(30_000 + seed)
-            fast, slow = EmbeddedBackend(options), general(options)
-            first = outcome_or_error(fast, trace, scenario)
-            again = outcome_or_error(fast, copy.deepcopy(trace), scenario)  # new objects, equal content
-            assert first == again == outcome_or_error(slow, trace, scenario), seed
-            if not isinstance(first[0], ClusterOutcome):
-                continue
-            deployments = [o for e in trace.events for o in e.applied_objs if o["kind"] == "Deployment"]
-            taken = fast_outcome(trace, NodeSet(build_nodes(scenario.node_pools)), ObjectParser(), options,
-                                 scenario.simkube_mode, str(scenario.workload), fast._usage_floors(scenario), "embedded")
-            if taken is not None and len(deployments) == 1 and deployments[0]["spec"]["replicas"]:
-                assert again[0].nodes is first[0].nodes, seed  # the memo's entry
-                reused += 1
-                more = edit_workload(trace, scenario.workload, occurrences="last", replicas=deployments[0]["spec"]["replicas"] + 1)
-                outcome = outcome_or_error(fast, more, scenario)
-                assert outcome == outcome_or_error(slow, more, scenario), seed
-        assert reused > 10
-
     @pytest.mark.parametrize("shape", ["deleted", "statefulset", "updated", "lifecycles", "observe_at", "priorities"])
     def test_declines_other_shapes(self, shape: str) -> None:
         web = deployment("web", pod_spec([container("app", cpu="1", memory="1Gi")]), replicas=2)

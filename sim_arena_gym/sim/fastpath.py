@@ -32,13 +32,6 @@ What the general replay does with such a trace, and what this module therefore r
 * Events may come at different (non-decreasing) times: between them only those deadline timers fire,
   and they change nothing but ``Progressing``.
 
-When a trace has a single rollout with pods (every fast-path scenario family), its schedule on the
-empty cluster depends only on the node set, its constraints, request, replicas and priority: it is
-memoised for a short while (:data:`_ALONE`), so a state whose pods ask for what an earlier one's did
-(an env without an outcome cache meets its states again and again) skips the Board and the node
-outcomes (cache off, train split, ``limits-only``: 75% of the runs hit, fast_outcome 34 -> 21 us;
-with the default cache 2%, as its misses are new states).
-
 Anything else -- another kind, a deletion, a second apply of a Deployment, pod lifecycles,
 ``observe_at_ts``, decreasing timestamps, mixed priorities, gated or pre-bound pods, another
 scheduler, a paused Deployment, ``minReadySeconds``, a negative ``maxSurge`` or deadline, an object
@@ -102,7 +95,7 @@ class _Rollout:
     ``nodes`` holds the node index of each bound pod, in creation order; the pods after them are
     Pending with ``message`` and ``reasons``. Class attributes are the defaults."""
 
-    nodes: list[int] | tuple[int, ...] = ()
+    nodes: list[int] | tuple[()] = ()
     message = ""
     reasons: tuple[str, ...] = ()
     priority = 0
@@ -253,7 +246,6 @@ def fast_outcome(
     cluster: Cluster | None = None
     priority_classes: dict[str, PriorityClassSpec] = SYSTEM_PRIORITY_CLASSES  # copied before a change
     rollouts: dict[str, _Rollout] = {}
-    alone: _Rollout | None = None  # the first rollout with pods, while the cluster is still empty
     priority: int | None = None
     last_ts = events[0].ts
     parse = parser.parse_object
@@ -302,24 +294,18 @@ def fast_outcome(
             if floors and rollout.workload == target:
                 rollout.oom, rollout.throttled = _floor_verdict(spec, floors)
             if cluster is None:
-                if alone is None:
-                    alone = rollout  # scheduled once it is known to be the only one (_schedule_alone)
-                    continue
                 cluster = Cluster(nodeset, track_pods=False)
-                _schedule(cluster, alone, version, vector, num_nodes)
             _schedule(cluster, rollout, version, vector, num_nodes)
+    if cluster is None:
+        cluster = Cluster(nodeset, track_pods=False)
     end = last_ts + options.observe_after_seconds
     elapse = options.elapse_progress_deadlines
-    if cluster is not None:
-        nodes = node_outcomes(cluster)
-    elif alone is not None:
-        nodes = _schedule_alone(nodeset, alone, version, vector, num_nodes)
-    else:
-        nodes = node_outcomes(Cluster(nodeset, track_pods=False))
     workloads = {key: _workload(rollout, end, elapse) for key, rollout in rollouts.items()}
     names = nodeset.names
     ordered = tuple(rollouts.values())
-    return ClusterOutcome.with_lazy_pods(lambda: _pods(ordered, names), nodes, workloads, end, backend)
+    return ClusterOutcome.with_lazy_pods(
+        lambda: _pods(ordered, names), node_outcomes(cluster), workloads, end, backend
+    )
 
 
 def _schedule(cluster: Cluster, rollout: _Rollout, version: Any, vector: bool, num_nodes: int) -> None:
@@ -337,38 +323,6 @@ def _schedule(cluster: Cluster, rollout: _Rollout, version: Any, vector: bool, n
         never = rollout.spec.preemption_policy == "Never"
         rollout.message = no_victims_message(num_nodes, counts, resolvable, version, never=never)
         rollout.reasons = tuple(sorted(counts))
-
-
-#: The one rollout of a trace, scheduled on an empty cluster: ``(id(node set), id(constraints),
-#: version, vector, replicas, priority, preemption never, request fields) -> (node set, constraints,
-#: nodes, message, reasons, node outcomes)``. Nothing else decides where its pods go (the Board's
-#: spread group starts empty, and the FailedScheduling text depends on the cluster it leaves), so a
-#: hit is what scheduling again gives. Short-lived (trace/recent.py): an agent revisits requests
-#: (a replicas move back, a memory move after a CPU one), and the env without an outcome cache
-#: simulates every state it meets again.
-_ALONE = RecentMemo(512)
-
-
-def _schedule_alone(nodeset: NodeSet, rollout: _Rollout, version: Any, vector: bool, num_nodes: int) -> Any:
-    """Schedule ``rollout``, the only one of its trace with pods, on an empty cluster (memoised in
-    :data:`_ALONE`); returns the node outcomes it leaves."""
-    r = rollout.spec.request
-    constraints = rollout.constraints
-    key = (
-        id(nodeset), id(constraints), version, vector, rollout.replicas, rollout.priority,
-        rollout.spec.preemption_policy == "Never", r.cpu_millis, r.memory_bytes, r.ephemeral_bytes, r.scalar,
-        r.nonzero_cpu_millis, r.nonzero_memory_bytes, r.best_effort,
-    )  # fmt: skip
-    hit = _ALONE.get(key)
-    if hit is not None and hit[0] is nodeset and hit[1] is constraints:
-        rollout.nodes, rollout.message, rollout.reasons = hit[2], hit[3], hit[4]
-        return hit[5]
-    cluster = Cluster(nodeset, track_pods=False)
-    _schedule(cluster, rollout, version, vector, num_nodes)
-    nodes = node_outcomes(cluster)
-    placed = rollout.nodes = tuple(rollout.nodes)
-    _ALONE.put(key, (nodeset, constraints, placed, rollout.message, rollout.reasons, nodes))
-    return nodes
 
 
 def _workload(rollout: _Rollout, end: int, elapse: bool) -> Any:
