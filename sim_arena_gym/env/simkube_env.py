@@ -619,8 +619,7 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
         key = (ctx.index, plain)
         record = None if looked_up else cache.get(key)
         if record is not None:
-            resimulate = self._resimulators.get(ctx.index)
-            return _from_record(record, resimulate if resimulate is not None else self._resimulator(ctx))
+            return _from_record(record, self._resimulator(ctx))
         view = self._run(ctx, state if state is not None else _tuple_new(EditState, plain))
         cache.put(key, view.record)
         return view
@@ -718,18 +717,8 @@ class SimKubeEnv(gym.Env[np.ndarray, np.int64]):
             view.info_base = base
         info = base.copy()
         info["pending_reasons"] = [*view.pending_reasons]
-        named = view.requests
-        if len(named) == 1:  # fresh_quantities without the call (one container)
-            ((name, items),) = named
-            info["requests"] = {name: dict(items)}
-        else:
-            info["requests"] = fresh_quantities(named)
-        named = view.limits
-        if len(named) == 1:
-            ((name, items),) = named
-            info["limits"] = {name: dict(items)}
-        else:
-            info["limits"] = fresh_quantities(named)
+        info["requests"] = fresh_quantities(view.requests)
+        info["limits"] = fresh_quantities(view.limits)
         info["action"] = action
         info["blocked"] = blocked
         info["reward_terms"] = terms
