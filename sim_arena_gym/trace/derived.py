@@ -19,7 +19,7 @@ A record may also carry :class:`EditFacts` (:func:`note_resource_edit`'s ``facts
 knows about ``new`` because it wrote it from integers -- the pods it asks for at once, that its
 container requests and limits pass the validator's checks, and its parse. The validator then checks
 only the pod bound, and the parser returns that parse. The env sets them for the edits it derives
-from a base parse (:func:`~sim_arena_gym.sim.parse.derive_edited_deployment`, checked to equal a full
+from a base parse (:func:`~sim_arena_gym.sim.edited.derive_edited_deployment`, checked to equal a full
 parse by ``tests/test_env_fused_edit.py``).
 
 An object that its maker keeps for reuse (the env without an outcome cache keeps each state's trace,
@@ -71,25 +71,27 @@ def note_resource_edit(old: Mapping[str, Any], new: Mapping[str, Any], facts: Ed
     _DERIVED.put(id(new), (new, old, facts))
 
 
-def derived_from(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    """The object ``obj`` was made from by :func:`note_resource_edit`'s kind of edit, if recorded."""
+def _record(obj: Mapping[str, Any]) -> tuple[Mapping[str, Any], Mapping[str, Any], EditFacts | None] | None:
+    """``(obj, old, facts)`` as recorded for ``obj`` (short-lived or lasting), or ``None``."""
     found = _DERIVED.get(id(obj))
     if found is not None and found[0] is obj:
-        return found[1]
+        return found
     found = _LASTING.get(id(obj))
     if found is not None and found[0] is obj:
-        return found[1]
+        return found
     return None
+
+
+def derived_from(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The object ``obj`` was made from by :func:`note_resource_edit`'s kind of edit, if recorded."""
+    found = _record(obj)
+    return None if found is None else found[1]
 
 
 def derived_facts(obj: Mapping[str, Any]) -> EditFacts | None:
     """The :class:`EditFacts` recorded with ``obj`` (:func:`note_resource_edit`), if any."""
-    found = _DERIVED.get(id(obj))
-    if found is None or found[0] is not obj:
-        found = _LASTING.get(id(obj))
-        if found is None or found[0] is not obj:
-            return None
-    return found[2]
+    found = _record(obj)
+    return None if found is None else found[2]
 
 
 def keep_derived(obj: Mapping[str, Any]) -> bool:
