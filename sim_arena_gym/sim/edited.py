@@ -26,10 +26,10 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from sim_arena_gym.quantity import QuantityError
 from sim_arena_gym.sim.objects import ContainerSpec, DeploymentSpec, PodSpec, PodTemplate
-from sim_arena_gym.sim.parse import ParsedObject
-from sim_arena_gym.sim.requests import nano_units, pod_request
+from sim_arena_gym.sim.parse import ParsedObject, build_quantities
+from sim_arena_gym.sim.requests import pod_request
+from sim_arena_gym.trace.errors import TraceError
 
 __all__ = ["derive_edited_deployment", "derive_template"]
 
@@ -156,19 +156,15 @@ def _containers(parsed: tuple[ContainerSpec, ...], content: list[Any]) -> tuple[
 
 
 def _quantities(items: tuple) -> Mapping[str, int] | None:
-    """``{name: nano-units}`` of ``(name, text)`` pairs (``{}`` for none), or ``None`` when one is
-    not a valid, non-negative quantity string."""
+    """``{name: nano-units}`` of ``(name, text)`` pairs (``{}`` for none), read as the parser reads
+    them (:func:`~sim_arena_gym.sim.parse.build_quantities`), or ``None`` when one is not a string
+    or not a valid, non-negative quantity."""
     if not items:
         return _EMPTY
-    out: dict[str, int] = {}
     for name, text in items:
         if type(name) is not str or type(text) is not str:
             return None
-        try:
-            nano = nano_units(text)
-        except QuantityError:
-            return None
-        if nano < 0:
-            return None
-        out[name] = nano
-    return out
+    try:
+        return build_quantities(dict(items), "", "")
+    except TraceError:
+        return None

@@ -48,6 +48,7 @@ __all__ = [
     "ObjectParser",
     "ParsedObject",
     "PriorityClassSpec",
+    "build_quantities",
     "identity_of",
 ]
 
@@ -749,11 +750,11 @@ class ObjectParser:
             value = self._quantity_content.get(key)
             if value is None:
                 value = self._content_hit(self._quantity_content, key)
-        except TypeError:  # an unhashable value: not a quantity; _build_quantities reports it
+        except TypeError:  # an unhashable value: not a quantity; build_quantities reports it
             value = None
         if value is not None:
             return value
-        value = self._build_quantities(raw, where, field)
+        value = build_quantities(raw, where, field)
         for name, text in key:
             if type(name) is not str or type(text) is not str:
                 break
@@ -761,19 +762,6 @@ class ObjectParser:
             value = self._intern(self._quantity_content, key, value)
         self._store(memo, raw, value)
         return value
-
-    @staticmethod
-    def _build_quantities(raw: Mapping[str, Any], where: str, field: str) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for key, value in raw.items():
-            try:
-                nano = nano_units(value)
-            except QuantityError as exc:
-                raise QuantityFieldError(f"{field}.{key}: {exc}", where=where) from None
-            if nano < 0:
-                raise QuantityFieldError(f"{field}.{key}: must be greater than or equal to 0", where=where)
-            out[str(key)] = nano
-        return out
 
     # -- scheduling constraints ------------------------------------------------------------------
 
@@ -855,3 +843,19 @@ class ObjectParser:
         mutated = self._interned.setdefault(built, built)
         self._simkube[id(constraints)] = (constraints, mutated)
         return mutated
+
+
+def build_quantities(raw: Mapping[str, Any], where: str, field: str) -> dict[str, int]:
+    """``{name: nano-units}`` of a map of quantities (``resources.requests`` and the like); a
+    :class:`~sim_arena_gym.trace.errors.QuantityFieldError` naming ``field`` and the key, located at
+    ``where``, for a text that is not a quantity or is negative."""
+    out: dict[str, int] = {}
+    for key, value in raw.items():
+        try:
+            nano = nano_units(value)
+        except QuantityError as exc:
+            raise QuantityFieldError(f"{field}.{key}: {exc}", where=where) from None
+        if nano < 0:
+            raise QuantityFieldError(f"{field}.{key}: must be greater than or equal to 0", where=where)
+        out[str(key)] = nano
+    return out
