@@ -249,15 +249,9 @@ class Scheduler:
         if message is None or failure.spec is not first.spec or failure.version != self.cluster.version:
             return False
         reasons = failure.reasons
-        unschedulable = self.unschedulable
         for pod in run[start:]:
             self.attempts += 1
-            pod.message = message  # _park(pod, message, reasons), written out
-            pod.reasons = reasons
-            pod.unschedulable_reason = UNSCHEDULABLE
-            self._tick += 1
-            pod.queue_seq = self._tick
-            unschedulable[pod.uid] = pod
+            self._park(pod, message, reasons)
         return True
 
     def _bind(self, pod: Pod, i: int) -> None:
