@@ -194,15 +194,8 @@ class DeploymentController(Controller):
     def sync(self, host: ControllerHost) -> None:
         if self.deleted:
             return
-        rss = self.rss
-        template = self.spec.template
-        raw = template.raw
-        for new in rss:  # _find_new(), its identity loop written out
-            if new.template is template or new.template.raw is raw:
-                break
-        else:
-            new = self._find_new()
-        olds = [rs for rs in rss if rs is not new]
+        new = self._find_new()
+        olds = [rs for rs in self.rss if rs is not new]
         if self.spec.paused or self._is_scaling_event(new, olds):
             new = self._get_new(host, create=False)
             self._scale_deployment(host, new, olds)
@@ -294,16 +287,10 @@ class DeploymentController(Controller):
     ) -> None:
         """``rolloutRolling``; ``found`` and ``olds``: the new ReplicaSet as :meth:`_find_new` just
         found it (``None``: there is none yet) and the others."""
+        new = self._get_new(host, create=True, found=found)
+        assert new is not None
         if found is None:
-            new = self._get_new(host, create=True)
-            assert new is not None
             olds = [rs for rs in self.rss if rs is not new]
-        else:  # _get_new(found=found), written out
-            new = found
-            if self.spec.progress_deadline_seconds is not None and "Progressing" not in self.conds:
-                self._set_cond(host, "Progressing", "True", FOUND_NEW_RS, f'Found new replica set "{new.name}"')
-            new.min_ready_seconds = self.spec.min_ready_seconds
-            self.new_rs = new
         all_rss = olds + [new]
         if self._reconcile_new(host, new, all_rss):
             self._write_status(host, new, progress=True)
@@ -397,16 +384,14 @@ class DeploymentController(Controller):
     def _write_status(self, host: ControllerHost, new: ReplicaSetController | None, *, progress: bool) -> None:
         now = host.now
         replicas = ready = available = 0
-        for rs in self.rss:  # _calculate(), written out
+        for rs in self.rss:  # calculateStatus: replicas, updated, ready, available
             replicas += len(rs.pods)
             ready += rs.ready
             available += rs.ready if rs.min_ready_seconds <= 0 else rs.available(now)
         status = (replicas, len(new.pods) if new is not None else 0, ready, available)
-        current = self.conds.get("Available")
         if available >= self.spec.replicas - self._max_unavailable:
-            if current is None or current.status != "True" or current.reason != MIN_AVAILABLE:  # else no change
-                self._set_cond(host, "Available", "True", MIN_AVAILABLE, "Deployment has minimum availability.")
-        elif current is None or current.status != "False" or current.reason != MIN_UNAVAILABLE:
+            self._set_cond(host, "Available", "True", MIN_AVAILABLE, "Deployment has minimum availability.")
+        else:
             self._set_cond(host, "Available", "False", MIN_UNAVAILABLE, "Deployment does not have minimum availability.")
         deadline = self.spec.progress_deadline_seconds
         if deadline is None:
