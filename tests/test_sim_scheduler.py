@@ -10,6 +10,7 @@ from sim_arena_gym.scenarios.model import NodePool, Scenario, Taint
 from sim_arena_gym.sim import KubeVersion, SimOptions
 from sim_arena_gym.sim.board import Board
 from sim_arena_gym.sim.cluster import Cluster, NodeSet, Pod
+from sim_arena_gym.sim.copying import StateCopier
 from sim_arena_gym.sim.filters import fit_reasons, fits, static_filter
 from sim_arena_gym.sim.objects import (
     Node,
@@ -20,6 +21,7 @@ from sim_arena_gym.sim.objects import (
     SchedulingConstraints,
     Toleration,
 )
+from sim_arena_gym.sim.scheduler import evaluate_failure
 from sim_arena_gym.sim.scoring import (
     balanced_allocation,
     base_score,
@@ -46,6 +48,12 @@ def fake_pod(uid: int, req: PodRequest, group: object = None, priority: int = 0)
 def run(objs, pools, *, simkube: bool = True, version: str = "1.33"):
     scenario = Scenario("t", None, WorkloadRef.parse("Deployment/default/web"), tuple(pools), simkube_mode=simkube)
     return EmbeddedBackend(SimOptions(version=version)).run(build_trace([(100, objs, [])]), scenario)
+
+
+def run_general(objs, pools, *, simkube: bool = True, version: str = "1.33"):
+    """:func:`run` on the general replay (``fast_path=False``)."""
+    scenario = Scenario("t", None, WorkloadRef.parse("Deployment/default/web"), tuple(pools), simkube_mode=simkube)
+    return EmbeddedBackend(SimOptions(version=version, fast_path=False)).run(build_trace([(100, objs, [])]), scenario)
 
 
 class TestScoring:
@@ -295,3 +303,59 @@ class TestQueueAndPreemption:
         out = EmbeddedBackend().run(trace, scenario)
         assert out.workload("Deployment/default/web").ready == 1
         assert [p.name for p in out.pods] == [out.pods_of("Deployment/default/web")[0].name]
+
+
+class TestFailureMemoOfLargeClusters:
+    """``evaluate_failure`` remembers its result on a cluster of more than 64 nodes while the
+    cluster's usage stays unchanged: it must give what a fresh evaluation gives at every usage."""
+
+    def _fresh(self, nodes: NodeSet, assumed: list[tuple[PodRequest, int]], static, req: PodRequest):
+        """``evaluate_failure`` on a new cluster (an empty memo) with the same pods assumed."""
+        cluster = Cluster(nodes, track_pods=False)
+        for r, i in assumed:
+            cluster.assume(r, None, 0, i)
+        counts, unresolvable, resolvable = evaluate_failure(cluster, static, req, V)
+        return dict(counts), set(unresolvable), resolvable
+
+    def test_results_follow_every_bind_and_stay_apart_in_a_copy(self) -> None:
+        rng = random.Random(7)
+        nodes = NodeSet([Node(f"n{i}", 1000 + 500 * (i % 5), (2 + i % 3) * GI, pods=4 + i % 2) for i in range(80)])
+        static = nodes.static(SchedulingConstraints(), V)
+        requests = [request(cpu, mem * GI // 4) for cpu in (0, 400, 900, 2500, 4000) for mem in (0, 1, 5, 9, 20)]
+        cluster = Cluster(nodes, track_pods=False)
+        assumed: list[tuple[PodRequest, int]] = []
+        for _ in range(150):
+            req = rng.choice(requests)
+            got = evaluate_failure(cluster, static, req, V)
+            assert evaluate_failure(cluster, static, req, V) is got  # remembered at this usage
+            assert (dict(got[0]), set(got[1]), got[2]) == self._fresh(nodes, assumed, static, req)
+            small = request(rng.choice((100, 300)), GI // 8)
+            i = rng.randrange(len(nodes))
+            if fits(cluster, i, small):
+                cluster.assume(small, None, 0, i)
+                assumed.append((small, i))
+        full = request(250, GI // 8)
+        before = evaluate_failure(cluster, static, full, V)
+        copy = cluster.copy(StateCopier())
+        i = next(i for i in range(len(nodes)) if fits(copy, i, full))
+        copy.assume(full, None, 0, i)
+        assert evaluate_failure(cluster, static, full, V) is before  # the original's usage is unchanged
+        after = evaluate_failure(copy, static, full, V)
+        assert (dict(after[0]), set(after[1]), after[2]) == self._fresh(nodes, [*assumed, (full, i)], static, full)
+
+    def test_a_full_cluster_reports_each_failing_deployment_as_the_general_replay_does(self) -> None:
+        """100 nodes, 60 Deployments of 5 requests: the cluster fills and the rest fail with the
+        messages of the general replay (which evaluates the failures through the scheduler)."""
+        cpus, mems = ["300m", "700m", "1", "1500m", "2"], ["256Mi", "1Gi", "3Gi"]
+        objs = [
+            deployment(f"app-{k:02d}", pod_spec([container("app", cpu=cpus[k % 5], memory=mems[k % 3])]), replicas=6)
+            for k in range(60)
+        ]
+        pools = [NodePool(count=100, cpu="2", memory="4Gi")]
+        fast = run(objs, pools)
+        general = run_general(objs, pools)
+        assert fast == general
+        pending = [w for w in fast.workloads.values() if w.pending]
+        assert len(pending) >= 20
+        messages = {p.message for p in fast.pods if p.phase == "Pending"}
+        assert all(m.startswith("0/100 nodes are available: ") for m in messages)

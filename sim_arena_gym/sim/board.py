@@ -169,7 +169,7 @@ class Board:
             empty = (cpu, mem, eph, scalar, nzc, nzm, balanced)
             known = static.empty_boards.get(empty)
             if known is not None:
-                self._start_list(n, known[0].copy(), known[1].copy(), counts)
+                self._start_list(n, [*known[0]], [*known[1]], counts)
                 return
         base = [NEG] * n
         feasible = []
@@ -191,10 +191,12 @@ class Board:
             feasible.append(i)
         if empty is not None:
             # The filter and score results on empty nodes depend on the request alone: keep them
-            # with the static filter results (a template's "constants" on this node set).
+            # with the static filter results (a template's "constants" on this node set), as tuples
+            # of ints, which the garbage collector stops walking (lists it would walk on every full
+            # collection: thousands of them in a long env run).
             if len(static.empty_boards) >= 256:
                 static.empty_boards.clear()
-            static.empty_boards[empty] = (base.copy(), feasible.copy())
+            static.empty_boards[empty] = (tuple(base), tuple(feasible))
         self._start_list(n, base, feasible, counts)
 
     def _start_list(self, n: int, base: list[int], feasible: list[int], counts: dict[int, int] | None) -> None:

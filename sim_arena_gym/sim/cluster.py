@@ -197,6 +197,9 @@ class Cluster:
         self.priority_counts: dict[int, int] = {}
         #: bumped on every bind/unbind; the scheduler's failure cache keys on it
         self.version = 0
+        #: scheduler.evaluate_failure's results at usage ``failures_version`` (large clusters only)
+        self.failures: dict[tuple, Any] = {}
+        self.failures_version = -1
 
     def copy(self, copier: Any) -> "Cluster":
         """A copy sharing no mutable state with this one; pods and spread groups are mapped through
@@ -219,6 +222,8 @@ class Cluster:
         new.group_counts = {controller(g): c.copy() for g, c in self.group_counts.items()}
         new.priority_counts = self.priority_counts.copy()
         new.version = self.version
+        new.failures = {}  # a copy's usage changes apart from this one's: its own memo
+        new.failures_version = -1
         return new
 
     def bind(self, pod: Pod, i: int) -> None:

@@ -71,7 +71,7 @@ class StaticResult:
         self.prefer_taints = prefer_taints
         self.mask: Any = None  # numpy bool array, built on demand by the vector board
         #: request -> (base scores, feasible nodes) on empty nodes, kept by the list board
-        self.empty_boards: dict[tuple, tuple[list[int], list[int]]] = {}
+        self.empty_boards: dict[tuple, tuple[tuple[int, ...], tuple[int, ...]]] = {}
 
 
 
