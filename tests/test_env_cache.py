@@ -126,3 +126,45 @@ def test_cache_bytes_follow_puts_and_evictions(train: list) -> None:
         assert cache.bytes == sum(_entry_bytes(k, r) for k, r in cache._data.items())
     assert len(cache) == 3
     assert np.int8 == env.unwrapped.view.mask_array.dtype
+
+
+def test_uncached_env_reuses_a_states_transitions_and_simulates_every_change(train: list) -> None:
+    """Without the cache, a state visited again takes its transitions from the context's memo
+    (:attr:`ScenarioContext.kept_transitions`): they equal fresh ones, a blocked or no-op action
+    gives the view's own state object (so the step leaves the view as it is), and the backend runs
+    once for every step that changes the state and once per reset, no more."""
+    env = gym.make("SimArena-InsufficientResources-v0", scenarios=train[:12], outcome_cache_size=0)
+    u = env.unwrapped
+    runs = [0]
+
+    class Counting(EmbeddedBackend):
+        def run(self, trace, scenario):  # type: ignore[override]
+            runs[0] += 1
+            return super().run(trace, scenario)
+
+    u._backend = Counting()
+    env.reset(seed=5)
+    rng = random.Random(5)
+    changes, resets, reused = 0, 1, 0
+    for _ in range(1500):
+        prev = u.view
+        ctx = u.context
+        known = len(ctx.kept_transitions)
+        _, _, terminated, truncated, _ = env.step(rng.randrange(env.action_space.n))
+        view = u.view
+        fresh = u._actions.transitions(view.state, ctx.target)
+        assert view._transitions == fresh
+        for (moved, blocked), (fresh_moved, _) in zip(view._transitions, fresh):
+            assert (moved is view.state) == (fresh_moved is view.state)
+            assert blocked is None or moved is view.state
+        if view is not prev:
+            changes += 1
+            assert view.state != prev.state
+            reused += len(ctx.kept_transitions) == known
+        else:
+            assert view.state == prev.state
+        if terminated or truncated:
+            env.reset()
+            resets += 1
+    assert runs[0] == changes + resets
+    assert changes > 300 and reused > 100

@@ -40,6 +40,7 @@ from sim_arena_gym.sim.outcome import ClusterOutcome
 from sim_arena_gym.sim.edited import derive_edited_deployment as _derive
 from sim_arena_gym.trace.derived import EditFacts, keep_derived, note_resource_edit
 from sim_arena_gym.trace.model import Trace
+from sim_arena_gym.trace.recent import RecentMemo
 
 if TYPE_CHECKING:  # pragma: no cover
     from sim_arena_gym.env.actions import ActionSet
@@ -97,7 +98,7 @@ class ScenarioContext:
 
     __slots__ = (
         "index", "scenario", "trace", "target", "initial", "constants", "floors", "workload_key",
-        "_editor", "_initial_pods", "success_rule", "keep_traces", "_base_parse",
+        "_editor", "_initial_pods", "success_rule", "keep_traces", "_base_parse", "kept_transitions",
     )  # fmt: skip
 
     def __init__(
@@ -128,6 +129,10 @@ class ScenarioContext:
         #: The target object's parse, from which :meth:`_note_facts` derives each edited copy's
         #: (``None``: not parsed yet; ``False``: none, the readers check and parse copies in full).
         self._base_parse: Any = None
+        #: With :attr:`keep_traces`: recent states' transitions under an action set, by
+        #: ``(action set, plain state)`` (:func:`build_view`; an env without an outcome cache
+        #: simulates a state again each time it returns to it, and its moves are the same each time).
+        self.kept_transitions = RecentMemo(_KEPT_TRANSITIONS_SIZE)
 
     def materialize(self, state: EditState) -> Trace:
         """The trace with ``state`` written into the target workload.
@@ -308,6 +313,10 @@ _POD_EDITS_SIZE = 16
 #: entry, the trace and the copied path of its object).
 _KEPT_TRACES: "OrderedDict[tuple[ScenarioContext, EditState], Trace]" = OrderedDict()
 _KEPT_TRACES_SIZE = 4096
+
+#: Entries per generation of :attr:`ScenarioContext.kept_transitions` (two generations, see
+#: trace/recent.py): a state's seven transitions are about 1 KB.
+_KEPT_TRANSITIONS_SIZE = 1024
 
 
 def _trim(lru: OrderedDict, size: int) -> None:
@@ -712,7 +721,18 @@ def build_view(
     view.pod_memory_bytes = _total(state.memory)
     view.requests = _named_quantities(names, state.cpu, state.memory)
     view.limits = _named_quantities(names, state.cpu_limit, state.memory_limit)
-    transitions = actions.transitions(state, ctx.target)
+    if ctx.keep_traces:
+        key = (actions, plain)
+        kept = ctx.kept_transitions.get(key)
+        if kept is None:
+            transitions = actions.transitions(state, ctx.target)
+            ctx.kept_transitions.put(key, (state, transitions))
+        else:
+            # The state the transitions were made from (equal to ``state``): a blocked or no-op
+            # move gives that very object back, and the env tells an unchanged step by identity.
+            view.state, transitions = kept
+    else:
+        transitions = actions.transitions(state, ctx.target)
     view._moves = None  # built from the transitions when the record is (see StateView.moves)
     view._transitions = transitions
     mask = view.mask = mask_of(transitions)
