@@ -72,6 +72,28 @@ class TestRollingUpdate:
         out = replay([(100, [web("1", 4)], []), (200, [web("1", 4)], [])])
         assert len({p.template_hash for p in out.pods}) == 1 and len(out.pods) == 4
 
+    def test_new_replicaset_found_by_its_template_alone(self) -> None:
+        """``_find_new`` answers the remembered new ReplicaSet when it holds the spec's very template:
+        templates flipping A -> B -> A -> B (some at one instant) never give two ReplicaSets equal
+        templates, so it is the one match the scan over ``rss`` (oldest first) would find."""
+        from sim_arena_gym.sim.cluster import NodeSet
+        from sim_arena_gym.sim.nodes import build_nodes
+        from sim_arena_gym.sim.parse import ObjectParser
+        from sim_arena_gym.sim.replay import Replay
+
+        events = [(100, [web("1", 3)], []), (200, [web("2", 3)], []), (200, [web("1", 3)], []),
+                  (300, [web("2", 3)], []), (301, [web("1", 3)], [])]
+        replay = Replay(build_trace(events), NodeSet(build_nodes((NodePool(count=3, cpu="16"),))), ObjectParser(),
+                        SimOptions())
+        replay.run()
+        (dep,) = replay.objects.values()
+        assert len(dep.rss) == 2 and len({rs.template.raw == dep.rss[0].template.raw for rs in dep.rss}) == 2
+        assert dep.new_rs is dep.rss[0] and dep.new_rs.template is dep.spec.template
+        assert dep._find_new() is dep.rss[0]
+        dep.new_rs = dep.rss[1]  # a stale remembered one (another template) is not taken
+        assert dep._find_new() is dep.rss[0]
+        assert {p.template_hash for p in replay.pods.values()} == {dep.rss[0].hash_label}
+
     def test_template_reverted_reuses_the_old_replicaset(self) -> None:
         out = replay([(100, [web("1", 2)], []), (200, [web("2", 2)], []), (300, [web("1", 2)], [])])
         first = replay([(100, [web("1", 2)], [])])

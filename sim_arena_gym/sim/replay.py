@@ -163,7 +163,8 @@ class Replay:
         self.priority_classes: dict[str, PriorityClassSpec] = dict(SYSTEM_PRIORITY_CLASSES)
         #: every pod that exists (Succeeded ones included), in creation order
         self.pods: dict[int, Pod] = {}
-        self._dirty: dict[Controller, None] = {}
+        #: controllers to sync in the next settle round, in marking order (:meth:`mark` adds one)
+        self.dirty: dict[Controller, None] = {}
         self._timers: list[tuple[int, int, Controller, str]] = []
         self._timer_keys: set[tuple[int, int, str]] = set()
         self._seq = 0
@@ -188,7 +189,7 @@ class Replay:
         ``save_at``) continues at ``events[i]`` of ``trace`` exactly as the original would continue
         with its own trace, provided both traces have the same events before ``i``, the same ``ts`` at
         ``i`` (its timers have run) and the same ``pod_lifecycles`` (the caller's checks)."""
-        if self._dirty:
+        if self.dirty:
             raise RuntimeError("a replay is copied only between events (controllers are dirty)")
         copier = StateCopier()
         new = Replay.__new__(Replay)
@@ -199,13 +200,16 @@ class Replay:
         new.cluster = self.cluster.copy(copier)
         new.scheduler = self.scheduler.copy(new.cluster, copier, new._on_bound, new._on_preempt)
         controller = copier.controller
-        new.objects = {key: controller(c) for key, c in self.objects.items()}
+        new.objects = dict(zip(self.objects, map(controller, self.objects.values())))
         new.priority_classes = self.priority_classes.copy()
-        new._dirty = {}
-        new._timers = [(ts, seq, controller(c), what) for ts, seq, c, what in self._timers]  # still a heap
+        new.dirty = {}
+        # still a heap (no comprehension without timers: one is a function call on Python 3.11)
+        new._timers = [(ts, seq, controller(c), what) for ts, seq, c, what in self._timers] if self._timers else []
         copier.finish()
         memo = copier.memo
-        new._timer_keys = {(ts, id(memo[cid]), what) for ts, cid, what in self._timer_keys}
+        new._timer_keys = (
+            {(ts, id(memo[cid]), what) for ts, cid, what in self._timer_keys} if self._timer_keys else set()
+        )
         new._lifecycle_counters = self._lifecycle_counters.copy()
         new._spec_cache = self._spec_cache.copy()
         return new
@@ -217,7 +221,7 @@ class Replay:
         return self._seq
 
     def mark(self, controller: Controller) -> None:
-        self._dirty[controller] = None
+        self.dirty[controller] = None
 
     def at(self, ts: int, controller: Controller, what: str = "sync") -> None:
         key = (ts, id(controller), what)
@@ -225,7 +229,8 @@ class Replay:
         if key in keys:
             return
         keys.add(key)
-        heapq.heappush(self._timers, (ts, self.next_seq(), controller, what))
+        self._seq = seq = self._seq + 1  # next_seq(), written out
+        heapq.heappush(self._timers, (ts, seq, controller, what))
 
     def _spec_facts(self, spec: PodSpec) -> tuple[PodSpec, SchedulingConstraints, tuple[bool, bool], int, int]:
         """``(spec, constraints, verdict, priority, priority epoch)`` for pods of ``spec``: the constraints
@@ -306,13 +311,15 @@ class Replay:
         was_bound = pod.node >= 0 and pod.phase is RUNNING
         pod.deleted = True
         self.cluster.unbind(pod)
-        self.scheduler.forget(pod)
+        scheduler = self.scheduler
+        unschedulable = scheduler.unschedulable
+        unschedulable.pop(pod.uid, None)  # scheduler.forget(pod), written out
         self.pods.pop(pod.uid, None)
         owner = pod.owner
         if owner is not None:
             owner.pod_gone(self, pod)
-        if was_bound:
-            self.scheduler.capacity_freed()
+        if was_bound and unschedulable:  # capacity_freed() does nothing without unschedulable pods
+            scheduler.capacity_freed()
 
     def delete_controller(self, controller: Controller) -> None:
         controller.delete(self)
@@ -400,18 +407,19 @@ class Replay:
         """Run dirty controllers and the scheduler until nothing changes."""
         rounds = 0
         scheduler = self.scheduler
+        queue = scheduler._active  # its active queue (never replaced): ``scheduler.has_work`` without a call
         limit = self.options.max_settle_rounds
         while True:
             # One round: every controller that was dirty at its start syncs once; controllers marked
             # during the round sync in the next one, after the scheduler ran.
-            batch = self._dirty
-            self._dirty = {}
+            batch = self.dirty
+            self.dirty = {}
             for controller in batch:
                 if not controller.deleted:
                     controller.sync(self)
-            if scheduler.has_work:
+            if queue:
                 scheduler.run()
-            if not self._dirty:
+            if not self.dirty:
                 return
             rounds += 1
             if rounds > limit:

@@ -117,8 +117,9 @@ class Scheduler:
         new.on_preempt = on_preempt
         new.vector = self.vector
         pod = copier.pod
-        new._active = [(p, seq, pod(x)) for p, seq, x in self._active]  # same order: still a heap
-        new.unschedulable = copier.copied_pods(self.unschedulable)
+        # same order: still a heap (most saved states have an empty queue: no comprehension then)
+        new._active = [(p, seq, pod(x)) for p, seq, x in self._active] if self._active else []
+        new.unschedulable = copier.copied_pods(self.unschedulable) if self.unschedulable else {}
         new._tick = self._tick
         new._failures = self._failures.copy()
         new.attempts = self.attempts
@@ -132,8 +133,9 @@ class Scheduler:
 
     def enqueue(self, pod: Pod) -> None:
         """A new pod enters the active queue (queue timestamp = now)."""
-        pod.queue_seq = self._next_seq()
-        heapq.heappush(self._active, (-pod.priority, pod.queue_seq, pod))
+        self._tick = seq = self._tick + 1  # _next_seq(), written out
+        pod.queue_seq = seq
+        heapq.heappush(self._active, (-pod.priority, seq, pod))
 
     def forget(self, pod: Pod) -> None:
         """``pod`` was deleted; drop it from the unschedulable pool (the heap skips it lazily)."""
@@ -274,7 +276,7 @@ class Scheduler:
         pod.message = message
         pod.reasons = reasons
         pod.unschedulable_reason = UNSCHEDULABLE
-        pod.queue_seq = self._next_seq()  # refreshed timestamp (AddUnschedulableIfNotPresent)
+        self._tick = pod.queue_seq = self._tick + 1  # refreshed timestamp (AddUnschedulableIfNotPresent)
         self.unschedulable[pod.uid] = pod
 
     def _evaluate_failure(self, pod: Pod, static: StaticResult) -> _Failure:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from operator import attrgetter
 from typing import Any, Iterable
 
 from sim_arena_gym.sim.cluster import Pod
@@ -27,6 +28,9 @@ from sim_arena_gym.sim.outcome import Condition
 
 
 __all__ = ["DeploymentController"]
+
+_REPLICAS = attrgetter("replicas")
+_NAME = attrgetter("name")
 
 
 class _Cond:
@@ -75,7 +79,7 @@ class DeploymentController(Controller):
     def relink(self, copier: Any) -> None:
         super().relink(copier)
         controller = copier.controller
-        self.rss = [controller(rs) for rs in self.rss]
+        self.rss = list(map(controller, self.rss))
         if self.new_rs is not None:
             self.new_rs = controller(self.new_rs)
         self.conds = self.conds.copy()  # a _Cond is never changed once stored
@@ -106,6 +110,9 @@ class DeploymentController(Controller):
 
     def _find_new(self) -> ReplicaSetController | None:
         template = self.spec.template
+        rs = self.new_rs
+        if rs is not None and rs.template is template:
+            return rs  # the only match: no two of ``rss`` have equal templates (one is made when none matches)
         for rs in self.rss:  # oldest first, as upstream's FindNewReplicaSet sorts
             if rs.template is template or rs.template.raw is template.raw:
                 return rs
@@ -121,7 +128,7 @@ class DeploymentController(Controller):
         digest = template.digest
         if digest is None:  # once per parsed template (as the fast path does)
             digest = template.digest = content_digest(template.raw)
-        names = {rs.name for rs in self.rss}
+        names = set(map(_NAME, self.rss))
         collision = 0
         hash_label = template_hash(digest, collision)
         while f"{self.name}-{hash_label}" in names:
@@ -182,12 +189,16 @@ class DeploymentController(Controller):
             rs.desired_annotation = replicas
             rs.max_annotation = max_replicas
             if size_changed:
-                host.mark(rs)
+                host.dirty[rs] = None  # host.mark(rs)
         return size_changed
 
     @staticmethod
     def _active(rss: Iterable[ReplicaSetController | None]) -> list[ReplicaSetController]:
-        return [rs for rs in rss if rs is not None and rs.replicas > 0]
+        out = []
+        for rs in rss:  # a loop, not a comprehension (a function call on Python 3.11)
+            if rs is not None and rs.replicas > 0:
+                out.append(rs)
+        return out
 
     # -- sync --------------------------------------------------------------------------------------
 
@@ -195,7 +206,9 @@ class DeploymentController(Controller):
         if self.deleted:
             return
         new = self._find_new()
-        olds = [rs for rs in self.rss if rs is not new]
+        olds = self.rss.copy()
+        if new is not None:  # one of rss
+            olds.remove(new)
         if self.spec.paused or self._is_scaling_event(new, olds):
             new = self._get_new(host, create=False)
             self._scale_deployment(host, new, olds)
@@ -244,7 +257,7 @@ class DeploymentController(Controller):
             return
         if not self._rolling:
             return
-        total = sum([rs.replicas for rs in active])
+        total = sum(map(_REPLICAS, active))
         allowed = replicas + self._max_surge if replicas > 0 else 0
         to_add = allowed - total
         if to_add > 0:
@@ -290,7 +303,8 @@ class DeploymentController(Controller):
         new = self._get_new(host, create=True, found=found)
         assert new is not None
         if found is None:
-            olds = [rs for rs in self.rss if rs is not new]
+            olds = self.rss.copy()
+            olds.remove(new)
         all_rss = olds + [new]
         if self._reconcile_new(host, new, all_rss):
             self._write_status(host, new, progress=True)
@@ -306,7 +320,7 @@ class DeploymentController(Controller):
             return False
         if new.replicas > replicas:
             return self._scale(host, new, replicas, record_only_if_changed=True)
-        current = sum([rs.replicas for rs in all_rss])
+        current = sum(map(_REPLICAS, all_rss))
         max_total = replicas + self._max_surge
         if current >= max_total:
             count = new.replicas
@@ -322,10 +336,10 @@ class DeploymentController(Controller):
         all_rss: list[ReplicaSetController],
     ) -> bool:
         now = host.now
-        old_pods = sum([rs.replicas for rs in olds])
+        old_pods = sum(map(_REPLICAS, olds))
         if old_pods == 0:
             return False
-        all_pods = sum([rs.replicas for rs in all_rss])
+        all_pods = sum(map(_REPLICAS, all_rss))
         min_available = self.spec.replicas - self._max_unavailable
         new_unavailable = new.replicas - new.available(now)
         max_scaled_down = all_pods - min_available - new_unavailable
@@ -342,7 +356,9 @@ class DeploymentController(Controller):
             count = min(max_scaled_down - cleaned, rs.replicas - available)
             self._scale(host, rs, rs.replicas - count, record_only_if_changed=True)
             cleaned += count
-        available_all = sum([rs.available(now) for rs in olds]) + new.available(now)
+        available_all = new.available(now)
+        for rs in olds:
+            available_all += rs.available(now)
         scaled = 0
         if available_all > min_available:
             budget = available_all - min_available
@@ -389,9 +405,11 @@ class DeploymentController(Controller):
             ready += rs.ready
             available += rs.ready if rs.min_ready_seconds <= 0 else rs.available(now)
         status = (replicas, len(new.pods) if new is not None else 0, ready, available)
+        current = self.conds.get("Available")
         if available >= self.spec.replicas - self._max_unavailable:
-            self._set_cond(host, "Available", "True", MIN_AVAILABLE, "Deployment has minimum availability.")
-        else:
+            if current is None or current.reason is not MIN_AVAILABLE or current.status != "True":
+                self._set_cond(host, "Available", "True", MIN_AVAILABLE, "Deployment has minimum availability.")
+        elif current is None or current.reason is not MIN_UNAVAILABLE or current.status != "False":
             self._set_cond(host, "Available", "False", MIN_UNAVAILABLE, "Deployment does not have minimum availability.")
         deadline = self.spec.progress_deadline_seconds
         if deadline is None:

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from sim_arena_gym.sim.cluster import PENDING, Pod
-from sim_arena_gym.sim.controllers.base import Controller, ControllerHost, _mark_up
+from sim_arena_gym.sim.controllers.base import Controller, ControllerHost
 from sim_arena_gym.sim.names import pod_suffix
 from sim_arena_gym.sim.objects import PodTemplate, ReplicaSetSpec
 
 
 __all__ = ["ReplicaSetController"]
+
+_NODE = attrgetter("node")
+_LAST = itemgetter(6)
 
 
 class ReplicaSetController(Controller):
@@ -68,36 +73,37 @@ class ReplicaSetController(Controller):
                 pod = create(self, f"{name}-{pod_suffix(name, k)}", template, group=self, template_hash=hash_label)
                 pods[pod.uid] = pod
             if self.owner is not None:
-                host.mark(self.owner)
+                host.dirty[self.owner] = None  # host.mark(self.owner)
         elif diff < 0:
             for pod in self._deletion_order()[:-diff]:
                 host.delete_pod(pod)
 
     def _deletion_order(self) -> list[Pod]:
-        related: dict[int, int] = {}
         owner = self.owner  # a Deployment's ReplicaSets count together (its ``rss``)
         siblings = owner.rss if owner is not None and owner.kind == "Deployment" else (self,)
+        # pods of the siblings per node (counted in C; unassigned pods count under -1, which no rank reads)
+        nodes: list[int] = []
         for rs in siblings:
-            for p in rs.pods.values():
-                if p.node >= 0:
-                    related[p.node] = related.get(p.node, 0) + 1
+            nodes += map(_NODE, rs.pods.values())
+        related = Counter(nodes)
 
         # each pod's rank, then the pod (never compared: the ranks end with distinct uids)
         ranked = []
+        append = ranked.append
         for p in self.pods.values():
-            assigned = p.node >= 0
+            node = p.node
             ready = p.ready
-            ranked.append((
-                assigned,
+            append((
+                node >= 0,
                 0 if p.phase is PENDING else 2,
                 ready,
-                -related.get(p.node, 0) if assigned else 0,
+                -related[node] if node >= 0 else 0,
                 -p.ready_ts if ready else 0,
                 -p.uid,
                 p,
             ))  # fmt: skip
         ranked.sort()
-        return [entry[6] for entry in ranked]
+        return list(map(_LAST, ranked))
 
     def available(self, now: int) -> int:
         """Pods Ready for ``minReadySeconds`` (checklist 29)."""
@@ -111,12 +117,18 @@ class ReplicaSetController(Controller):
             self.ready += 1
             if self.min_ready_seconds > 0 and self.owner is not None:
                 host.at(pod.ready_ts + self.min_ready_seconds, self.owner)
-        _mark_up(host, self)
+        dirty = host.dirty  # host.mark(self) and host.mark(self.owner), written out
+        dirty[self] = None
+        if self.owner is not None:
+            dirty[self.owner] = None
 
     def pod_gone(self, host: ControllerHost, pod: Pod) -> None:
         if self.pods.pop(pod.uid, None) is not None and pod.ready:
             self.ready -= 1
-        _mark_up(host, self)
+        dirty = host.dirty  # host.mark(self) and host.mark(self.owner), written out
+        dirty[self] = None
+        if self.owner is not None:
+            dirty[self.owner] = None
 
     def delete(self, host: ControllerHost) -> None:
         super().delete(host)
