@@ -489,6 +489,7 @@ def _targets() -> list[EditTarget]:
         EditTarget(("app",), (0,), scalable=False),
         EditTarget(("a", "b", "c"), (0, 1, 2)),
         EditTarget(("a", "b", "c"), (0,)),
+        EditTarget(("a", "b", "c"), (1,)),
     ]
 
 
@@ -528,6 +529,32 @@ def test_apply_action_equals_the_original_rules() -> None:
                     if reason is not None:
                         assert new is state
                 assert mask_of(got) == tuple(0 if r else 1 for _, r in expected)
+
+
+def test_transitions_keep_the_fields_an_action_leaves_alone() -> None:
+    """``ActionSet.transitions`` goes through per-action appliers (actions._applier): the same
+    transitions as ``apply_action`` (the test above), with the tuples an action does not change
+    being the state's own objects, for one edited container (written out) and for several."""
+    guards = Safeguards()
+    for target in _targets():
+        n = len(target.container_names)
+        state = EditState((1000,) * n, (2**30,) * n, (4000,) * n, (None,) * n, 3)
+        for actions in (make_action_set("default", guards), make_action_set("requests", guards)):
+            got = actions.transitions(state, target)
+            assert got == tuple(reference_apply(spec, state, target, guards) for spec in actions.actions)
+            assert got[0][0] is state
+            cpu_up, memory_up = got[1][0], got[2][0]
+            assert cpu_up.memory is state.memory and cpu_up.memory_limit is state.memory_limit
+            assert memory_up.cpu is state.cpu and memory_up.cpu_limit is state.cpu_limit
+            if len(target.edit_indices) == 1:
+                assert cpu_up.cpu_limit is state.cpu_limit  # 1500m stays under the 4 CPU limit
+            if len(actions) > 5:
+                replicas_up = got[5][0]
+                if target.scalable:
+                    assert replicas_up.replicas == 4
+                    assert all(replicas_up[k] is state[k] for k in range(4))
+                else:
+                    assert replicas_up is state
 
 
 # ---------------------------------------------------------------------------------------------------
