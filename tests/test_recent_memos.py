@@ -65,6 +65,39 @@ def test_derived_record_is_bounded_and_exact() -> None:
     assert derived_from(keep[-1][1]) is keep[-1][0]
 
 
+
+def test_readers_take_an_edited_copy_s_record_in_one_look_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``derived_record`` gives ``(new, old, facts)`` (what ``derived_from`` and ``derived_facts``
+    give, short-lived or lasting); the validator and the parser read an edited copy's record through
+    it alone, and check and parse the copy as before."""
+    old, new = {"kind": "Deployment"}, {"kind": "Deployment"}
+    facts = derived.EditFacts(3, None)
+    note_resource_edit(old, new, facts)
+    assert derived.derived_record(new) == (new, old, facts) and derived.derived_record(dict(new)) is None
+    assert keep_derived(new)
+    for _ in range(20):
+        note_resource_edit({}, {})  # the short-lived record ages out; the lasting one stays
+    assert derived.derived_record(new) == (new, old, facts)
+    base = _base()
+    editor = _LastOccurrenceEditor(base, "Deployment/default/web")
+    edited = editor.edit(requests={"app": {"cpu": "700m"}}, replicas=4)
+
+    def refuse(obj: object) -> None:
+        raise AssertionError("a second look-up of the record")
+
+    for name in ("derived_from", "derived_facts"):
+        monkeypatch.setattr(f"sim_arena_gym.trace.validate.{name}", refuse, raising=False)
+    monkeypatch.setattr("sim_arena_gym.sim.parse.derived_facts", refuse, raising=False)
+    validator = ObjectValidator()
+    validator.validate(base)
+    validator.validate(edited)
+    parser = ObjectParser()
+    parser.parse_object(base.events[-1].applied_objs[-1])
+    got = parser.parse_object(edited.events[-1].applied_objs[-1])
+    monkeypatch.undo()
+    assert got == ObjectParser().parse_object(edited.events[-1].applied_objs[-1])
+    assert got.spec.replicas == 4
+
 def _base() -> Trace:
     return build_trace([
         (1, [deployment("db", pod_spec([container("db", cpu="1", memory="1Gi")]), replicas=2)], []),

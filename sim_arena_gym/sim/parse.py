@@ -38,7 +38,7 @@ from sim_arena_gym.sim.objects import (
     Toleration,
 )
 from sim_arena_gym.sim.requests import nano_units, pod_request
-from sim_arena_gym.trace.derived import derived_facts, derived_from, is_lasting
+from sim_arena_gym.trace.derived import derived_from, derived_record, is_lasting
 from sim_arena_gym.trace.errors import QuantityFieldError, TraceError, WorkloadError
 from sim_arena_gym.trace.recent import RecentMemo
 
@@ -293,11 +293,11 @@ class ObjectParser:
         hit = recent.get(id(obj))
         if hit is not None and hit[0] is obj and hit[2] is _OBJECT:
             return hit[1]
-        old = derived_from(obj)
-        if old is None:
+        record = derived_record(obj)  # (obj, the object it was made from, its maker's facts)
+        if record is None:
             value = self._parse_object(obj)
         else:
-            facts = derived_facts(obj)  # its maker's parse (EditFacts), if it gave one
+            _, old, facts = record  # facts: its maker's parse (EditFacts), if it gave one
             lasting = is_lasting(obj)
             if facts is not None:
                 value = facts.parsed

@@ -35,7 +35,9 @@ from typing import Any, Mapping
 
 from sim_arena_gym.trace.recent import RecentMemo
 
-__all__ = ["EditFacts", "derived_facts", "derived_from", "is_lasting", "keep_derived", "note_resource_edit"]
+__all__ = [
+    "EditFacts", "derived_facts", "derived_from", "derived_record", "is_lasting", "keep_derived", "note_resource_edit",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,8 +73,9 @@ def note_resource_edit(old: Mapping[str, Any], new: Mapping[str, Any], facts: Ed
     _DERIVED.put(id(new), (new, old, facts))
 
 
-def _record(obj: Mapping[str, Any]) -> tuple[Mapping[str, Any], Mapping[str, Any], EditFacts | None] | None:
-    """``(obj, old, facts)`` as recorded for ``obj`` (short-lived or lasting), or ``None``."""
+def derived_record(obj: Mapping[str, Any]) -> tuple[Mapping[str, Any], Mapping[str, Any], EditFacts | None] | None:
+    """``(obj, old, facts)`` as recorded for ``obj`` (short-lived or lasting), or ``None``: what
+    :func:`derived_from` and :func:`derived_facts` give, in one look-up (the readers want both)."""
     found = _DERIVED.get(id(obj))
     if found is not None and found[0] is obj:
         return found
@@ -80,6 +83,9 @@ def _record(obj: Mapping[str, Any]) -> tuple[Mapping[str, Any], Mapping[str, Any
     if found is not None and found[0] is obj:
         return found
     return None
+
+
+_record = derived_record
 
 
 def derived_from(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:

@@ -33,7 +33,7 @@ from typing import Any, Mapping
 from sim_arena_gym.limits import MAX_PODS
 from sim_arena_gym.quantity import INT64_MAX, QuantityError, read_cpu_millis, read_memory_bytes, read_quantity
 from sim_arena_gym.trace.config import describe_type
-from sim_arena_gym.trace.derived import derived_facts, derived_from, is_lasting, note_resource_edit
+from sim_arena_gym.trace.derived import derived_record, is_lasting, note_resource_edit
 from sim_arena_gym.trace.errors import QuantityFieldError, TraceError, TraceFieldError, TraceLimitError
 from sim_arena_gym.trace.model import Trace
 from sim_arena_gym.trace.recent import RecentMemo
@@ -556,11 +556,11 @@ class ObjectValidator:
         hit = recent.get(id(obj))
         if hit is not None and hit[0] is obj and hit[1] == max_pods:
             return hit
-        old = derived_from(obj)
-        edited = old is not None and obj.get("kind") in _SPEC_CHECKS
+        record = derived_record(obj)  # (obj, the object it was made from, its maker's facts)
+        edited = record is not None and obj.get("kind") in _SPEC_CHECKS
         if edited:
+            _, old, facts = record  # type: ignore[misc]
             base = self._entry(old, max_pods)  # the object it was made from: checked (or raises)
-            facts = derived_facts(obj)
             if facts is not None and facts.pods <= max_pods:
                 pods = facts.pods  # its maker wrote it from checked integers (EditFacts)
             else:
