@@ -54,7 +54,7 @@ class Limit:
         """The limit in force: ``$env_var`` when set, else :attr:`default`.
 
         Raises ``ValueError`` naming the variable when it is not a positive integer."""
-        text = _getenv(self.env_var)
+        text = os.environ.get(self.env_var)
         if text is None or not text.strip():
             return self.default
         try:
@@ -72,24 +72,6 @@ class Limit:
             f"{found} is over the limit of {limit} {self.counts} ({self.name}); "
             f"raise it with the environment variable {self.env_var}=N"
         )
-
-
-def _getenv(name: str) -> str | None:
-    """``os.environ.get(name)``, read at each call (a variable set at run time counts), without the
-    ``KeyError`` that ``Mapping.get`` raises and catches for an unset variable (most of its cost, and
-    the limits are read on every simulated state): CPython's ``os.environ`` holds its variables in
-    ``_data`` under their encoded names. Any other ``os.environ`` (a test's replacement) is asked as
-    usual."""
-    environ = os.environ
-    if type(environ) is _ENVIRON_TYPE:
-        data = getattr(environ, "_data", None)
-        if type(data) is dict:
-            raw = data.get(environ.encodekey(name))
-            return None if raw is None else environ.decodevalue(raw)
-    return environ.get(name)
-
-
-_ENVIRON_TYPE = type(os.environ)
 
 
 #: Bytes a trace file may have; checked before the file is read (and while reading a stream).

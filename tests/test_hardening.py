@@ -211,34 +211,6 @@ def test_limits_are_raised_with_their_environment_variable(tmp_path: Path, monke
         run_trace(trace_file)
 
 
-
-def test_limits_read_the_environment_without_mapping_get(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A limit reads its variable at each call from ``os.environ``'s own table (limits._getenv), not
-    through ``Mapping.get`` (which raises and catches a ``KeyError`` for an unset variable); a
-    replaced ``os.environ`` is asked with ``get``."""
-    from sim_arena_gym.limits import MAX_PODS
-
-    def refuse(self: Any, key: str, default: Any = None) -> Any:
-        raise AssertionError("os.environ.get was called")
-
-    def value() -> int:
-        with monkeypatch.context() as patch:
-            patch.setattr(type(os.environ), "get", refuse)
-            return MAX_PODS.value()
-
-    monkeypatch.delenv("SIM_ARENA_MAX_PODS", raising=False)
-    assert value() == MAX_PODS.default
-    monkeypatch.setenv("SIM_ARENA_MAX_PODS", " 17 ")
-    assert value() == 17
-    monkeypatch.setenv("SIM_ARENA_MAX_PODS", "0")
-    with pytest.raises(ValueError, match=r"\$SIM_ARENA_MAX_PODS '0': expected a positive integer"):
-        value()
-    monkeypatch.delenv("SIM_ARENA_MAX_PODS")
-    assert value() == MAX_PODS.default
-    monkeypatch.setattr(os, "environ", {"SIM_ARENA_MAX_PODS": "5"})
-    assert MAX_PODS.value() == 5
-
-
 def test_workloads_are_summed_against_the_pod_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     other = web(replicas=6)
     other["metadata"]["name"] = "api"
