@@ -262,12 +262,7 @@ def apply_action(spec: ActionSpec, state: EditState, target: EditTarget, guards:
     delta = sign * step
     for i in target.edit_indices:
         new = (requests[i] or 0) + delta
-        # Only the bound the action moves towards is checked, so a request that starts outside the
-        # caps (17 CPU in a trace) can always be brought back within them.
-        if delta > 0:
-            if new > high:
-                return state, _blocked_reason(resource, new, delta, low, high, target, i)
-        elif delta < 0 and new < low:
+        if _past_bound(new, delta, low, high):
             return state, _blocked_reason(resource, new, delta, low, high, target, i)
         new_requests[i] = new
         limit = limits[i]
@@ -276,6 +271,13 @@ def apply_action(spec: ActionSpec, state: EditState, target: EditTarget, guards:
     if resource == "cpu":
         return _state((tuple(new_requests), state.memory, tuple(new_limits), state.memory_limit, state.replicas)), None
     return _state((state.cpu, tuple(new_requests), state.cpu_limit, tuple(new_limits), state.replicas)), None
+
+
+def _past_bound(new: int, delta: int, low: int, high: int) -> bool:
+    """A request moved by ``delta`` to ``new`` passes the bound it moves towards (the cap ``high``
+    going up, the floor ``low`` going down). Only that bound is checked, so a request that starts
+    outside the caps (17 CPU in a trace) can always be brought back within them."""
+    return new > high if delta > 0 else delta < 0 and new < low
 
 
 def _state(fields: tuple) -> EditState:
@@ -288,8 +290,8 @@ _tuple_new = tuple.__new__
 
 
 def _replicas_applier(sign: int, guards: Safeguards) -> "Callable[[EditState, EditTarget], Transition]":
-    """``lambda state, target: _apply_replicas(sign, state, target, guards)`` (the same transition),
-    with the step and the bound it moves towards read once."""
+    """``(state, target) -> Transition`` of the replicas action of direction ``sign`` under
+    ``guards`` (the step and the bound it moves towards read once); the one place of the replicas rule."""
     delta = sign * guards.replica_step
     high, low = guards.replicas_max, guards.replicas_min
 
@@ -336,10 +338,7 @@ def _applier(spec: ActionSpec, guards: Safeguards) -> "Callable[[EditState, Edit
         (i,) = indices
         requests = state[req_at]
         new = (requests[i] or 0) + delta
-        if delta > 0:
-            if new > high:
-                return state, _blocked_reason(resource, new, delta, low, high, target, i)
-        elif delta < 0 and new < low:
+        if _past_bound(new, delta, low, high):
             return state, _blocked_reason(resource, new, delta, low, high, target, i)
         if len(requests) == 1:
             new_requests: tuple = (new,)
@@ -369,14 +368,7 @@ def _blocked_reason(resource: str, new: int, delta: int, low: int, high: int, ta
 
 
 def _apply_replicas(sign: int, state: EditState, target: EditTarget, guards: Safeguards) -> Transition:
-    if not target.scalable:
-        return state, "the workload is a bare Pod: it has no replicas to change"
-    new = state.replicas + sign * guards.replica_step
-    if sign > 0 and new > guards.replicas_max:
-        return state, f"replicas {new} would exceed the cap of {guards.replicas_max}"
-    if sign < 0 and new < guards.replicas_min:
-        return state, f"replicas {new} would go below the minimum of {guards.replicas_min}"
-    return _state((state.cpu, state.memory, state.cpu_limit, state.memory_limit, new)), None
+    return _replicas_applier(sign, guards)(state, target)
 
 
 def check_edit(prev: EditState, new: EditState, target: EditTarget, guards: Safeguards) -> str | None:
