@@ -321,7 +321,7 @@ class TestCopiesShareNothingMutable:
             saved = replay.run(save_at=index)
         except Exception:  # noqa: BLE001 - a trace the replay rejects has nothing to copy
             return
-        assert saved is not None and not saved.dirty
+        assert saved is not None and not saved._dirty
         resumed = saved.copy()
         skip = {id(saved.floors), id(saved.options), id(saved.trace), id(nodeset), id(parser)}
         mine = self._reachable(saved, skip)

@@ -164,7 +164,7 @@ class Replay:
         #: every pod that exists (Succeeded ones included), in creation order
         self.pods: dict[int, Pod] = {}
         #: controllers to sync in the next settle round, in marking order (:meth:`mark` adds one)
-        self.dirty: dict[Controller, None] = {}
+        self._dirty: dict[Controller, None] = {}
         self._timers: list[tuple[int, int, Controller, str]] = []
         self._timer_keys: set[tuple[int, int, str]] = set()
         self._seq = 0
@@ -189,7 +189,7 @@ class Replay:
         ``save_at``) continues at ``events[i]`` of ``trace`` exactly as the original would continue
         with its own trace, provided both traces have the same events before ``i``, the same ``ts`` at
         ``i`` (its timers have run) and the same ``pod_lifecycles`` (the caller's checks)."""
-        if self.dirty:
+        if self._dirty:
             raise RuntimeError("a replay is copied only between events (controllers are dirty)")
         copier = StateCopier()
         new = Replay.__new__(Replay)
@@ -202,7 +202,7 @@ class Replay:
         controller = copier.controller
         new.objects = dict(zip(self.objects, map(controller, self.objects.values())))
         new.priority_classes = self.priority_classes.copy()
-        new.dirty = {}
+        new._dirty = {}
         # still a heap (no comprehension without timers: one is a function call on Python 3.11)
         new._timers = [(ts, seq, controller(c), what) for ts, seq, c, what in self._timers] if self._timers else []
         copier.finish()
@@ -221,7 +221,7 @@ class Replay:
         return self._seq
 
     def mark(self, controller: Controller) -> None:
-        self.dirty[controller] = None
+        self._dirty[controller] = None
 
     def at(self, ts: int, controller: Controller, what: str = "sync") -> None:
         key = (ts, id(controller), what)
@@ -229,8 +229,7 @@ class Replay:
         if key in keys:
             return
         keys.add(key)
-        self._seq = seq = self._seq + 1  # next_seq(), written out
-        heapq.heappush(self._timers, (ts, seq, controller, what))
+        heapq.heappush(self._timers, (ts, self.next_seq(), controller, what))
 
     def _spec_facts(self, spec: PodSpec) -> tuple[PodSpec, SchedulingConstraints, tuple[bool, bool], int, int]:
         """``(spec, constraints, verdict, priority, priority epoch)`` for pods of ``spec``: the constraints
@@ -311,15 +310,13 @@ class Replay:
         was_bound = pod.node >= 0 and pod.phase is RUNNING
         pod.deleted = True
         self.cluster.unbind(pod)
-        scheduler = self.scheduler
-        unschedulable = scheduler.unschedulable
-        unschedulable.pop(pod.uid, None)  # scheduler.forget(pod), written out
+        self.scheduler.forget(pod)
         self.pods.pop(pod.uid, None)
         owner = pod.owner
         if owner is not None:
             owner.pod_gone(self, pod)
-        if was_bound and unschedulable:  # capacity_freed() does nothing without unschedulable pods
-            scheduler.capacity_freed()
+        if was_bound:
+            self.scheduler.capacity_freed()
 
     def delete_controller(self, controller: Controller) -> None:
         controller.delete(self)
@@ -407,19 +404,18 @@ class Replay:
         """Run dirty controllers and the scheduler until nothing changes."""
         rounds = 0
         scheduler = self.scheduler
-        queue = scheduler._active  # its active queue (never replaced): ``scheduler.has_work`` without a call
         limit = self.options.max_settle_rounds
         while True:
             # One round: every controller that was dirty at its start syncs once; controllers marked
             # during the round sync in the next one, after the scheduler ran.
-            batch = self.dirty
-            self.dirty = {}
+            batch = self._dirty
+            self._dirty = {}
             for controller in batch:
                 if not controller.deleted:
                     controller.sync(self)
-            if queue:
+            if scheduler.has_work:
                 scheduler.run()
-            if not self.dirty:
+            if not self._dirty:
                 return
             rounds += 1
             if rounds > limit:

@@ -133,9 +133,8 @@ class Scheduler:
 
     def enqueue(self, pod: Pod) -> None:
         """A new pod enters the active queue (queue timestamp = now)."""
-        self._tick = seq = self._tick + 1  # _next_seq(), written out
-        pod.queue_seq = seq
-        heapq.heappush(self._active, (-pod.priority, seq, pod))
+        pod.queue_seq = self._next_seq()
+        heapq.heappush(self._active, (-pod.priority, pod.queue_seq, pod))
 
     def forget(self, pod: Pod) -> None:
         """``pod`` was deleted; drop it from the unschedulable pool (the heap skips it lazily)."""
@@ -276,7 +275,7 @@ class Scheduler:
         pod.message = message
         pod.reasons = reasons
         pod.unschedulable_reason = UNSCHEDULABLE
-        self._tick = pod.queue_seq = self._tick + 1  # refreshed timestamp (AddUnschedulableIfNotPresent)
+        pod.queue_seq = self._next_seq()  # refreshed timestamp (AddUnschedulableIfNotPresent)
         self.unschedulable[pod.uid] = pod
 
     def _evaluate_failure(self, pod: Pod, static: StaticResult) -> _Failure:

@@ -31,9 +31,6 @@ class ControllerHost(Protocol):
     """What controllers need from the replay (implemented by :class:`~sim_arena_gym.sim.replay.Replay`)."""
 
     now: int
-    #: the controllers marked for the next sync round (``mark(c)`` is ``dirty[c] = None``; hot paths
-    #: write it directly, saving a call)
-    dirty: dict["Controller", None]
 
     def create_pod(
         self, owner: "Controller", name: str, template: PodTemplate, *, group: Any, template_hash: str,
@@ -159,6 +156,12 @@ class Controller:
 
     def conditions(self, host: ControllerHost, *, elapse_deadline: bool = False) -> tuple[Condition, ...]:
         return ()
+
+
+def _mark_up(host: ControllerHost, controller: Controller) -> None:
+    host.mark(controller)
+    if controller.owner is not None:
+        host.mark(controller.owner)
 
 
 #: Conditions by content; short-lived (trace/recent.py): messages name the ReplicaSet, which changes

@@ -189,7 +189,7 @@ class DeploymentController(Controller):
             rs.desired_annotation = replicas
             rs.max_annotation = max_replicas
             if size_changed:
-                host.dirty[rs] = None  # host.mark(rs)
+                host.mark(rs)
         return size_changed
 
     @staticmethod
@@ -405,11 +405,9 @@ class DeploymentController(Controller):
             ready += rs.ready
             available += rs.ready if rs.min_ready_seconds <= 0 else rs.available(now)
         status = (replicas, len(new.pods) if new is not None else 0, ready, available)
-        current = self.conds.get("Available")
         if available >= self.spec.replicas - self._max_unavailable:
-            if current is None or current.reason is not MIN_AVAILABLE or current.status != "True":
-                self._set_cond(host, "Available", "True", MIN_AVAILABLE, "Deployment has minimum availability.")
-        elif current is None or current.reason is not MIN_UNAVAILABLE or current.status != "False":
+            self._set_cond(host, "Available", "True", MIN_AVAILABLE, "Deployment has minimum availability.")
+        else:
             self._set_cond(host, "Available", "False", MIN_UNAVAILABLE, "Deployment does not have minimum availability.")
         deadline = self.spec.progress_deadline_seconds
         if deadline is None:

@@ -7,7 +7,7 @@ from operator import attrgetter, itemgetter
 from typing import Any
 
 from sim_arena_gym.sim.cluster import PENDING, Pod
-from sim_arena_gym.sim.controllers.base import Controller, ControllerHost
+from sim_arena_gym.sim.controllers.base import Controller, ControllerHost, _mark_up
 from sim_arena_gym.sim.names import pod_suffix
 from sim_arena_gym.sim.objects import PodTemplate, ReplicaSetSpec
 
@@ -73,7 +73,7 @@ class ReplicaSetController(Controller):
                 pod = create(self, f"{name}-{pod_suffix(name, k)}", template, group=self, template_hash=hash_label)
                 pods[pod.uid] = pod
             if self.owner is not None:
-                host.dirty[self.owner] = None  # host.mark(self.owner)
+                host.mark(self.owner)
         elif diff < 0:
             for pod in self._deletion_order()[:-diff]:
                 host.delete_pod(pod)
@@ -117,18 +117,12 @@ class ReplicaSetController(Controller):
             self.ready += 1
             if self.min_ready_seconds > 0 and self.owner is not None:
                 host.at(pod.ready_ts + self.min_ready_seconds, self.owner)
-        dirty = host.dirty  # host.mark(self) and host.mark(self.owner), written out
-        dirty[self] = None
-        if self.owner is not None:
-            dirty[self.owner] = None
+        _mark_up(host, self)
 
     def pod_gone(self, host: ControllerHost, pod: Pod) -> None:
         if self.pods.pop(pod.uid, None) is not None and pod.ready:
             self.ready -= 1
-        dirty = host.dirty  # host.mark(self) and host.mark(self.owner), written out
-        dirty[self] = None
-        if self.owner is not None:
-            dirty[self.owner] = None
+        _mark_up(host, self)
 
     def delete(self, host: ControllerHost) -> None:
         super().delete(host)
