@@ -112,30 +112,26 @@ def build_outcome(replay: Replay, backend: str = "embedded") -> ClusterOutcome:
         stats[controller.workload] = [0, 0, 0, 0, 0, 0, None, set(), updated_owner, controller]
     for pod in pods:
         phase = pod.phase
+        if phase is not RUNNING and phase is not PENDING:
+            continue
+        entry = stats.get(pod.workload)
+        if entry is None:  # a workload with no controller in replay.objects
+            entry = stats[pod.workload] = [0, 0, 0, 0, 0, 0, None, set(), _ANY, None]
+        entry[2] += 1
         if phase is RUNNING:
-            entry = stats.get(pod.workload)
-            if entry is None:
-                entry = stats[pod.workload] = [0, 0, 0, 0, 0, 0, None, set(), _ANY, None]
-            entry[2] += 1
             if pod.ready:
                 entry[0] += 1
                 if pod.throttled:
                     entry[4] += 1
             elif pod.oom_killed:
                 entry[3] += 1
-        elif phase is PENDING:
-            entry = stats.get(pod.workload)
-            if entry is None:
-                entry = stats[pod.workload] = [0, 0, 0, 0, 0, 0, None, set(), _ANY, None]
-            entry[2] += 1
+        else:
             entry[1] += 1
             if entry[6] is None:
                 entry[6] = pod.message
             reasons = pod.reasons
             if reasons:
                 entry[7].update(reasons)
-        else:
-            continue
         owner = entry[8]
         if owner is _ANY or pod.owner is owner or (owner is _ASK and entry[9].is_updated(pod)):
             entry[5] += 1
