@@ -74,8 +74,8 @@ def note_resource_edit(old: Mapping[str, Any], new: Mapping[str, Any], facts: Ed
 
 
 def derived_record(obj: Mapping[str, Any]) -> tuple[Mapping[str, Any], Mapping[str, Any], EditFacts | None] | None:
-    """``(obj, old, facts)`` as recorded for ``obj`` (short-lived or lasting), or ``None``: what
-    :func:`derived_from` and :func:`derived_facts` give, in one look-up (the readers want both)."""
+    """``(obj, old, facts)`` as recorded for ``obj`` (short-lived or lasting), or ``None``: the
+    object it was made from and its maker's :class:`EditFacts` (or ``None``), in one look-up."""
     found = _DERIVED.get(id(obj))
     if found is not None and found[0] is obj:
         return found
@@ -85,18 +85,15 @@ def derived_record(obj: Mapping[str, Any]) -> tuple[Mapping[str, Any], Mapping[s
     return None
 
 
-_record = derived_record
-
-
 def derived_from(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
     """The object ``obj`` was made from by :func:`note_resource_edit`'s kind of edit, if recorded."""
-    found = _record(obj)
+    found = derived_record(obj)
     return None if found is None else found[1]
 
 
 def derived_facts(obj: Mapping[str, Any]) -> EditFacts | None:
     """The :class:`EditFacts` recorded with ``obj`` (:func:`note_resource_edit`), if any."""
-    found = _record(obj)
+    found = derived_record(obj)
     return None if found is None else found[2]
 
 
