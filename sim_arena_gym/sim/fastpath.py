@@ -43,7 +43,7 @@ Why this second path stays (measured again for issue 11 on 2026-12-02 with ``ben
 and the env, CPU time, 2-core x86-64 machine, Python 3.11): a run after an edit of the canonical
 scenario takes 48 us here and 96 us on the general replay; 1,000 nodes / 10,000 pods 36 ms and 84 ms
 (over the 50 ms target). Ten of the twelve scenario families are of this shape, and with the outcome
-cache off the env runs them at 0.4-0.6x the speed without it (``backend_options={"fast_path": False}``,
+cache off the env runs them at 0.33-0.6x the speed without it (``backend_options={"fast_path": False}``,
 two runs of 3 x 2,000 steps each: ``very-bad-cpu`` 23,200-23,800 -> 8,600-9,000 steps/s,
 ``multi-container`` 12,700-15,400 -> 6,300-7,600, ``limits-only`` 8,000-10,700 -> 3,500-4,100). Resuming from
 a saved state (:mod:`~sim_arena_gym.sim.snapshot`) does not close the gap: these traces are edited in
