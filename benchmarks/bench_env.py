@@ -11,6 +11,9 @@ Prints (not a test), in one run:
 * **per family, cache off** (``outcome_cache_size=0``: every state change re-simulated): the train
   scenarios of one family, ``--family-steps`` steps per repeat after a warm-up, against the
   20,000 steps/s floor;
+* the share of timed steps that reach a **new state** (one the cache has not seen), and a **best case**:
+  the same seeded run repeated in the same env, so that every state it reaches is cached -- the ceiling
+  the cache gives, and (by difference) what each new state costs;
 * **reset()**: median time, cache on (after the warm-up) and off;
 * **garbage collection**: the share of the timed wall time spent in the collector (``gc.callbacks``)
   and the number of full (generation-2) collections, per split;
@@ -21,7 +24,7 @@ Rates are given in wall-clock time and in process CPU time. On a machine shared 
 wall figures swing with the load; CPU time counts only this process, so its ratios are the steadier
 ones. Each figure is the median of ``--repeats`` repeats, with the range (min-max). Usage::
 
-    .venv/bin/python benchmarks/bench_env.py            # about 3-6 minutes
+    .venv/bin/python benchmarks/bench_env.py            # about 5-8 minutes
     .venv/bin/python benchmarks/bench_env.py --quick    # fewer steps, for a smoke run
 """
 
@@ -117,12 +120,21 @@ def bench_split(split: str, args: argparse.Namespace) -> dict:
         cp_wall, cp_cpu = cartpole_rate(args.cartpole_steps, k)
         env = gym.make(ENV_ID, **kwargs)
         run_steps(env, args.warmup, 1_000 + k)
+        before = env.unwrapped.cache_info()
         with GcTimer() as gc_time:
             wall, cpu = run_steps(env, args.steps, k)
         info = env.unwrapped.cache_info()
+        # The same seeded run again in the same env: the same scenarios and actions, so every state it
+        # reaches is in the cache (a best case, shown only to split the cost between seen and new states).
+        again_wall, again_cpu = run_steps(env, args.steps, k)
+        again = env.unwrapped.cache_info()
+        new_states = info["misses"] - before["misses"]
         rows.append({"wall": wall, "cpu": cpu, "r_wall": wall / cp_wall, "r_cpu": cpu / cp_cpu,
                      "cp_wall": cp_wall, "cp_cpu": cp_cpu, "cache": info,
-                     "gc_share": gc_time.seconds * wall / args.steps, "gc_full": gc_time.full})
+                     "gc_share": gc_time.seconds * wall / args.steps, "gc_full": gc_time.full,
+                     "new_share": new_states / args.steps, "again_cpu": again_cpu,
+                     "r_again": again_cpu / cp_cpu, "again_misses": again["misses"] - info["misses"],
+                     "new_cost_us": (args.steps / cpu - args.steps / again_cpu) / max(1, new_states) * 1e6})
         if k == 0:
             reset_cached = reset_micros(env, 2_000)
         env.close()
@@ -140,6 +152,12 @@ def bench_split(split: str, args: argparse.Namespace) -> dict:
           f"{last.get('bytes', float('nan')) / 2**20:.1f} MiB, hit rate over the run {spread(hits, '{:.1%}')}")
     print(f"  garbage collection   {spread([r['gc_share'] for r in rows], '{:.1%}')} of the timed wall time, "
           f"{spread([r['gc_full'] for r in rows])} full collections")
+    print(f"  new states           {spread([r['new_share'] for r in rows], '{:.1%}')} of the timed steps reach a "
+          f"state not seen before; each costs {spread([r['new_cost_us'] for r in rows])} us of CPU more than "
+          f"a step to a seen state")
+    print(f"  best case, all seen  the same seeded run again in the same env: cpu "
+          f"{spread([r['again_cpu'] for r in rows])} steps/s = {spread([r['r_again'] for r in rows], '{:.3f}')}x "
+          f"CartPole ({sum(r['again_misses'] for r in rows)} states not in the cache)")
     return {"rows": rows, "reset_cached": reset_cached}
 
 
