@@ -126,7 +126,7 @@ def bench_split(split: str, args: argparse.Namespace) -> dict:
         info = env.unwrapped.cache_info()
         # The same seeded run again in the same env: the same scenarios and actions, so every state it
         # reaches is in the cache (a best case, shown only to split the cost between seen and new states).
-        again_wall, again_cpu = run_steps(env, args.steps, k)
+        _, again_cpu = run_steps(env, args.steps, k)
         again = env.unwrapped.cache_info()
         new_states = info["misses"] - before["misses"]
         rows.append({"wall": wall, "cpu": cpu, "r_wall": wall / cp_wall, "r_cpu": cpu / cp_cpu,
